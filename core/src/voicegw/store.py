@@ -1,0 +1,236 @@
+"""Durable records and events: the store interface, the monotonic merge, an in-memory store.
+
+Records only move forward: :func:`merge_record` never turns a final status back, never
+replaces a known value with nothing, and prefers the record whose call ended last when two
+final records disagree. Every store implements :class:`RecordStore`; the SQLite store in
+:mod:`voicegw.sqlite_store` is the embedded default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from voicegw.models import CallEvent, CallRecord, CallStatus, EventKind, SendReceipt
+
+__all__ = [
+    "MemoryStore",
+    "RecordStore",
+    "event_key",
+    "merge_record",
+    "record_from_event",
+]
+
+_STATUS_FOR_EVENT = {
+    EventKind.INITIATED: CallStatus.QUEUED,
+    EventKind.RINGING: CallStatus.RINGING,
+    EventKind.ANSWERED: CallStatus.IN_PROGRESS,
+    EventKind.DIGITS: CallStatus.IN_PROGRESS,
+}
+
+_TIME_FIELDS = ("submitted_at", "started_at", "ringing_at", "answered_at", "ended_at")
+
+
+def event_key(event: CallEvent) -> str:
+    """A stable identity for an event, to drop the same push delivered twice."""
+    parts = [
+        event.provider,
+        event.call_id,
+        event.kind.value,
+        event.at.isoformat() if event.at else "",
+        event.digits or "",
+    ]
+    if event.record is not None:
+        parts.append(event.record.status.value)
+        parts.append(event.record.ended_at.isoformat() if event.record.ended_at else "")
+    if event.audio is not None:
+        parts.append(event.audio.file_id)
+        parts.append(event.audio.status.value)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def record_from_event(event: CallEvent, plugin: str) -> CallRecord:
+    """The record an event implies on its own (before merging with what is known)."""
+    if event.record is not None:
+        return event.record
+    status = _STATUS_FOR_EVENT.get(event.kind, CallStatus.QUEUED)
+    fields: dict[str, Any] = {}
+    if event.kind is EventKind.INITIATED:
+        fields["started_at"] = event.at
+    elif event.kind is EventKind.RINGING:
+        fields["ringing_at"] = event.at
+    elif event.kind is EventKind.ANSWERED:
+        fields["answered_at"] = event.at
+    elif event.kind is EventKind.DIGITS:
+        fields["digits"] = event.digits
+    return CallRecord(
+        call_id=event.call_id,
+        provider=event.provider,
+        plugin=plugin,
+        status=status,
+        reference=event.reference,
+        **fields,
+    )
+
+
+def merge_record(old: CallRecord | None, new: CallRecord) -> CallRecord:
+    """Merge ``new`` into ``old`` so that the record only moves forward.
+
+    * a final status is never replaced by a non-final one;
+    * between two final statuses the one whose call ended later wins (ties: the older one);
+    * a non-final status only advances (queued → ringing → in progress);
+    * fields the newer record does not know keep their old value; times keep the earliest
+      known value except ``ended_at``, which follows the winning status.
+    """
+    if old is None:
+        return new
+    if old.status.is_final and new.status.is_final:
+        if new.ended_at is not None and old.ended_at is not None and new.ended_at != old.ended_at:
+            new_wins = new.ended_at > old.ended_at
+        else:  # same end (or unknown): the more complete record wins, the older one on a tie
+            new_wins = _known_fields(new) > _known_fields(old)
+    elif old.status.is_final:
+        new_wins = False
+    elif new.status.is_final:
+        new_wins = True
+    else:
+        new_wins = new.status.rank > old.status.rank
+    base, other = (new, old) if new_wins else (old, new)
+    changes: dict[str, Any] = {}
+    for field in attrs.fields(CallRecord):
+        name = field.name
+        mine, theirs = getattr(base, name), getattr(other, name)
+        if name in ("status", "hangup", "ended_at", "duration", "billed_duration", "cost"):
+            if (
+                mine is None
+                and theirs is not None
+                and not (other.status.is_final and not base.status.is_final)
+            ):
+                changes[name] = theirs
+            continue
+        if name in _TIME_FIELDS:
+            known = [t for t in (mine, theirs) if t is not None]
+            if known:
+                changes[name] = min(known)
+            continue
+        if name == "raw":
+            if not mine and theirs:
+                changes[name] = theirs
+            continue
+        if (mine is None or mine == "") and theirs not in (None, ""):
+            changes[name] = theirs
+    return attrs.evolve(base, **changes) if changes else base
+
+
+def _known_fields(record: CallRecord) -> int:
+    return sum(getattr(record, f.name) not in (None, "", {}) for f in attrs.fields(CallRecord))
+
+
+@runtime_checkable
+class RecordStore(Protocol):
+    """Where records and events live. Implement this to back voicegw with another database."""
+
+    async def open(self) -> None:
+        """Prepare the store (create tables, run migrations)."""
+        ...
+
+    async def close(self) -> None:
+        """Release the store."""
+        ...
+
+    async def save_receipt(self, receipt: SendReceipt, *, to: str | None = None) -> None:
+        """Remember an accepted call as a queued record."""
+        ...
+
+    async def save_events(self, events: Sequence[CallEvent], *, plugin: str) -> list[bool]:
+        """Store events and merge them into their records; one bool per event, False if seen."""
+        ...
+
+    async def get_record(self, provider: str, call_id: str) -> CallRecord | None:
+        """The merged record, or None."""
+        ...
+
+    async def find_records(
+        self,
+        *,
+        reference: str | None = None,
+        status: CallStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        provider: str | None = None,
+    ) -> list[CallRecord]:
+        """Records matching every given filter (times compare ``submitted_at``)."""
+        ...
+
+
+class MemoryStore:
+    """A :class:`RecordStore` in a dict: for tests and short-lived scripts."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], CallRecord] = {}
+        self.events: dict[str, CallEvent] = {}
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def save_receipt(self, receipt: SendReceipt, *, to: str | None = None) -> None:
+        record = CallRecord(
+            call_id=receipt.call_id,
+            provider=receipt.provider,
+            plugin=receipt.plugin,
+            to=to,
+            status=CallStatus.QUEUED,
+            submitted_at=receipt.accepted_at,
+            reference=receipt.reference,
+        )
+        key = (receipt.provider, receipt.call_id)
+        self.records[key] = merge_record(self.records.get(key), record)
+
+    async def save_events(self, events: Sequence[CallEvent], *, plugin: str) -> list[bool]:
+        fresh: list[bool] = []
+        for event in events:
+            key = event_key(event)
+            if key in self.events:
+                fresh.append(False)
+                continue
+            self.events[key] = event
+            record_key = (event.provider, event.call_id)
+            merged = merge_record(self.records.get(record_key), record_from_event(event, plugin))
+            self.records[record_key] = merged
+            fresh.append(True)
+        return fresh
+
+    async def get_record(self, provider: str, call_id: str) -> CallRecord | None:
+        return self.records.get((provider, call_id))
+
+    async def find_records(
+        self,
+        *,
+        reference: str | None = None,
+        status: CallStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        provider: str | None = None,
+    ) -> list[CallRecord]:
+        found = []
+        for record in self.records.values():
+            if reference is not None and record.reference != reference:
+                continue
+            if status is not None and record.status is not status:
+                continue
+            if provider is not None and record.provider != provider:
+                continue
+            at = record.submitted_at
+            if since is not None and (at is None or at < since):
+                continue
+            if until is not None and (at is None or at >= until):
+                continue
+            found.append(record)
+        return found

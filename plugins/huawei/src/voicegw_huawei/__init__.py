@@ -1,0 +1,1 @@
+"""Huawei Cloud Voice Call provider for voicegw (plugin name ``huawei``)."""

@@ -1,0 +1,1 @@
+"""ITNIO Tech voice API provider for voicegw (plugin name ``itniotech``)."""

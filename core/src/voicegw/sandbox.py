@@ -1,30 +1,58 @@
 """The sandbox: an in-process provider for your own tests and the default configuration.
 
-It places no real calls and opens no sockets. Outcomes follow the scenario table
+It places no real calls. Outcomes follow the scenario table
 (:mod:`voicegw.testing.scenarios`): a callee ending in ``017`` is busy, ``019`` does not answer,
-and so on; any other number answers and presses ``1``. Records and events come out through the
-same models and paths as a real provider's.
+and so on; any other number answers and presses ``1``. Records and events come out through
+the same models and paths as a real provider's.
 
-To rehearse failures in your tests, queue an error for the next send::
+On its own the sandbox opens no sockets and every call ends at once. Attach a
+:class:`SandboxEmulator` (``settings: emulator = <its key>``) to rehearse what real providers
+do: the emulator's fault switches, clock skew, a token to authenticate with, calls that take
+(scaled) time, a ledger of placed calls, and signed record pushes to your receiver::
 
-    sandbox = gateway.provider("sandbox")
-    sandbox.fail_next(InsufficientFunds("balance too low"))
+    async with SandboxEmulator(speed=0.01) as emulator:
+        gateway = VoiceGateway.from_config(
+            {"providers": {"sandbox": emulator.provider_settings()}}
+        )
+        emulator.inject("provider_error", code="funds")   # next send: InsufficientFunds
+
+Without an emulator, queue an error for the next request with :meth:`SandboxProvider.fail_next`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import itertools
 import json
+import secrets
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from voicegw.causes import from_q850
-from voicegw.errors import InvalidRequest, NotFound, ValidationError, VoiceError
+from voicegw.codes import CodeEntry, CodeTable
+from voicegw.errors import (
+    AuthenticationError,
+    InsufficientFunds,
+    InvalidRequest,
+    NotFound,
+    OutcomeUnknown,
+    PermissionDenied,
+    ProviderUnavailable,
+    RateLimited,
+    RequestExpired,
+    TransportError,
+    ValidationError,
+    VoiceError,
+)
 from voicegw.hookspecs import hookimpl
+from voicegw.http import HttpResponse, error_for_status
 from voicegw.models import (
     AudioFile,
     AudioStatus,
@@ -34,6 +62,8 @@ from voicegw.models import (
     CallStatus,
     ClickToCall,
     EventKind,
+    HangupCategory,
+    HangupCause,
     Money,
     SendReceipt,
     Speech,
@@ -43,12 +73,32 @@ from voicegw.models import (
 from voicegw.plugins import PluginRegistry
 from voicegw.provider import BaseProvider, Capability, ProviderPlugin, ProviderSettings
 from voicegw.serialization import converter
+from voicegw.testing.emulator import Emulator, FaultKind
 from voicegw.testing.scenarios import scenario_for
 
-__all__ = ["SandboxProvider", "SandboxSettings"]
+__all__ = ["SANDBOX_CODES", "SandboxEmulator", "SandboxProvider", "SandboxSettings"]
 
 PLUGIN = "sandbox"
 MAX_TEXT = 1000
+#: Clock difference beyond which an attached emulator refuses requests as expired.
+SKEW_WINDOW = 300.0
+SIGNATURE_HEADER = "X-Sandbox-Signature"
+
+#: Refusals an attached :class:`SandboxEmulator` can be told to answer with.
+SANDBOX_CODES = CodeTable(
+    PLUGIN,
+    [
+        CodeEntry("ok", None, "success"),
+        CodeEntry("auth", AuthenticationError, "token does not match"),
+        CodeEntry("forbidden", PermissionDenied, "not allowed for this account"),
+        CodeEntry("funds", InsufficientFunds, "balance too low"),
+        CodeEntry("expired", RequestExpired, "request timestamp outside the window"),
+        CodeEntry("invalid", InvalidRequest, "a parameter was refused"),
+        CodeEntry("rate", RateLimited, "too many requests"),
+        CodeEntry("notfound", NotFound, "no such call"),
+        CodeEntry("unavailable", ProviderUnavailable, "sandbox failure"),
+    ],
+)
 
 
 def _price(value: Any) -> Decimal:
@@ -59,12 +109,63 @@ def _price(value: Any) -> Decimal:
 
 @attrs.frozen(kw_only=True)
 class SandboxSettings(ProviderSettings):
-    """Settings of the sandbox. ``price_per_minute`` is charged per started minute."""
+    """Settings of the sandbox.
+
+    ``price_per_minute`` is charged per started minute. ``emulator`` attaches a running
+    :class:`SandboxEmulator` by its key; ``token`` must then match the emulator's.
+    """
 
     plugin: str = PLUGIN
     base_url: str = "sandbox:"
     currency: str = "USD"
     price_per_minute: Decimal = attrs.field(default=Decimal("0.01"), converter=_price)
+    emulator: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
+
+
+class SandboxEmulator(Emulator):
+    """Faults, clock skew, timing, a ledger and pushes for sandbox providers in this process.
+
+    It also serves the emulator control API over HTTP, so ``voicegw emulate sandbox`` works.
+    """
+
+    plugin: ClassVar[str] = PLUGIN
+    _running: ClassVar[dict[str, SandboxEmulator]] = {}
+
+    def __init__(self, *, speed: float = 0.0, token: str | None = None, **options: Any) -> None:
+        super().__init__(speed=speed, **options)
+        self.key = f"sandbox-{secrets.token_hex(6)}"
+        self.token = token or secrets.token_urlsafe(18)
+        self.hook_base: str | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        base = await super().start(host, port)
+        SandboxEmulator._running[self.key] = self
+        return base
+
+    async def close(self) -> None:
+        SandboxEmulator._running.pop(self.key, None)
+        await super().close()
+
+    @classmethod
+    def find(cls, key: str) -> SandboxEmulator | None:
+        """The running emulator with ``key``, if any."""
+        return cls._running.get(key)
+
+    def provider_settings(self, **overrides: Any) -> dict[str, Any]:
+        return {"plugin": PLUGIN, "emulator": self.key, "token": self.token, **overrides}
+
+    def push_settings(self, hook_base: str) -> dict[str, Any]:
+        self.hook_base = hook_base.rstrip("/")
+        return {}
+
+    def unreachable_settings(self, closed_port: int) -> dict[str, Any]:
+        return {"emulator": f"sandbox-not-running-{closed_port}"}
+
+
+def sign_push(token: str, url: str, body: bytes) -> str:
+    """The sandbox push signature: hex HMAC-SHA256 over the URL, a newline and the body."""
+    return hmac.new(token.encode(), url.encode() + b"\n" + body, hashlib.sha256).hexdigest()
 
 
 class SandboxProvider(BaseProvider):
@@ -96,18 +197,68 @@ class SandboxProvider(BaseProvider):
         self.audio: dict[str, AudioFile] = {}
         self._failures: list[VoiceError] = []
         self._ids = itertools.count(1)
+        self._prefix = secrets.token_hex(3)
+        self._live_until: dict[str, float] = {}
+
+    # -- failure rehearsal ---------------------------------------------------------------
 
     def fail_next(self, error: VoiceError, times: int = 1) -> None:
         """Make the next ``times`` requests raise ``error`` (as the provider refusing)."""
         self._failures.extend([error] * times)
 
-    def _maybe_fail(self) -> None:
+    def _error(self, cls: type[VoiceError], message: str, **kwargs: Any) -> VoiceError:
+        return cls(message, provider=self.name, plugin=self.plugin, **kwargs)
+
+    def _emulator(self) -> SandboxEmulator | None:
+        key = self.sandbox_settings.emulator
+        if key is None:
+            return None
+        emulator = SandboxEmulator.find(key)
+        if emulator is None:
+            raise self._error(TransportError, f"no sandbox emulator {key!r} is running")
+        return emulator
+
+    async def _gate(self, operation: str) -> tuple[SandboxEmulator | None, FaultKind | None]:
+        """Checks a real provider makes before acting; returns a fault to apply after."""
         if self._failures:
-            error = self._failures.pop(0)
-            raise error.with_context(provider=self.name, plugin=self.plugin)
+            raise self._failures.pop(0).with_context(provider=self.name, plugin=self.plugin)
+        emulator = self._emulator()
+        if emulator is None:
+            return None, None
+        emulator.requests_seen += 1
+        token = self.sandbox_settings.token or ""
+        if not hmac.compare_digest(token.encode(), emulator.token.encode()):
+            raise SANDBOX_CODES.error("auth", provider=self.name)
+        if abs(emulator.clock_skew) > SKEW_WINDOW:
+            raise SANDBOX_CODES.error("expired", provider=self.name)
+        fault = emulator.take_fault(operation)
+        if fault is None:
+            return emulator, None
+        kind = fault.kind
+        if kind is FaultKind.HTTP_ERROR:
+            fake = HttpResponse(fault.status, {}, b"<html>sandbox</html>", "sandbox:")
+            raise error_for_status(fake, provider=self.name, plugin=self.plugin)
+        if kind is FaultKind.RATE_LIMIT:
+            raise SANDBOX_CODES.error("rate", provider=self.name, retry_after=1.0)
+        if kind is FaultKind.PROVIDER_ERROR:
+            raise SANDBOX_CODES.error(fault.code or "unavailable", provider=self.name)
+        if kind in (FaultKind.DROP_BEFORE, FaultKind.HANG_BEFORE):
+            if kind is FaultKind.HANG_BEFORE:
+                await asyncio.sleep(min(fault.seconds, self.settings.timeout))
+            raise self._error(OutcomeUnknown, f"simulated {kind.value}")
+        return emulator, kind
+
+    async def _after(self, kind: FaultKind | None) -> None:
+        """Apply a fault that strikes after the work was done: the outcome is unknown."""
+        if kind is None:
+            return
+        if kind is FaultKind.TIMEOUT_AFTER:
+            await asyncio.sleep(self.settings.timeout)
+        raise self._error(OutcomeUnknown, f"simulated {kind.value} after acceptance")
+
+    # -- calls ---------------------------------------------------------------------------
 
     async def send(self, notification: VoiceNotification) -> SendReceipt:
-        self._maybe_fail()
         for index, prompt in enumerate(notification.prompts):
             if isinstance(prompt, Speech) and len(prompt.text) > MAX_TEXT:
                 raise ValidationError(
@@ -115,41 +266,79 @@ class SandboxProvider(BaseProvider):
                     provider=self.name,
                     plugin=self.plugin,
                 )
-        call_id = f"sbx-{next(self._ids):08d}"
-        now = utcnow()
-        record = self._final_record(
-            call_id,
+        emulator, late_fault = await self._gate("/send")
+        receipt = self._place(
             notification.to,
             notification.caller_id or self.settings.caller_id,
             notification.reference,
             collect=notification.collect is not None,
-            now=now,
+            emulator=emulator,
         )
-        self._finish(record)
+        await self._after(late_fault)
+        return receipt
+
+    async def connect(self, request: ClickToCall) -> SendReceipt:
+        emulator, late_fault = await self._gate("/connect")
+        receipt = self._place(
+            request.callee, request.caller, request.reference, collect=False, emulator=emulator
+        )
+        await self._after(late_fault)
+        return receipt
+
+    def _place(
+        self,
+        to: str,
+        caller_id: str | None,
+        reference: str | None,
+        *,
+        collect: bool,
+        emulator: SandboxEmulator | None,
+    ) -> SendReceipt:
+        call_id = f"sbx-{self._prefix}-{next(self._ids):06d}"
+        now = utcnow()
+        record = self._final_record(call_id, to, caller_id, reference, collect=collect, now=now)
+        if emulator is None:
+            self._finish(record)
+        else:
+            emulator.record_placed(call_id, to, reference)
+            self.records[call_id] = attrs.evolve(
+                record,
+                status=CallStatus.QUEUED,
+                hangup=None,
+                answered_at=None,
+                ended_at=None,
+                duration=None,
+                billed_duration=None,
+                cost=None,
+                digits=None,
+            )
+            seconds = _lifetime(record)
+            self._live_until[call_id] = time.monotonic() + seconds * emulator.speed
+            emulator.spawn(self._lifecycle(emulator, record, seconds))
         return SendReceipt(
             call_id=call_id,
             provider=self.name,
             plugin=self.plugin,
             accepted_at=now,
-            reference=notification.reference,
+            reference=reference,
             raw={"call_id": call_id},
         )
 
-    async def connect(self, request: ClickToCall) -> SendReceipt:
-        self._maybe_fail()
-        call_id = f"sbx-{next(self._ids):08d}"
-        now = utcnow()
-        record = self._final_record(
-            call_id, request.callee, request.caller, request.reference, collect=False, now=now
-        )
+    async def _lifecycle(
+        self, emulator: SandboxEmulator, record: CallRecord, seconds: float
+    ) -> None:
+        await emulator.sleep_simulated(seconds)
+        current = self.records.get(record.call_id)
+        if current is not None and current.status.is_final:
+            record = current  # hung up meanwhile
         self._finish(record)
-        return SendReceipt(
-            call_id=call_id,
-            provider=self.name,
-            plugin=self.plugin,
-            accepted_at=now,
-            reference=request.reference,
-        )
+        if emulator.hook_base is None:
+            return
+        url = f"{emulator.hook_base}/record"
+        event = self.events[-1]
+        body = json.dumps([converter.unstructure(event)]).encode()
+        signature = sign_push(emulator.token, url, body)
+        await emulator.push(url, body, headers={SIGNATURE_HEADER: signature}, retries=3)
 
     def _final_record(
         self,
@@ -173,6 +362,7 @@ class SandboxProvider(BaseProvider):
         )
         duration = scenario.talk_seconds if scenario.answered else 0
         minutes = (Decimal(duration) / 60).to_integral_value(rounding=ROUND_CEILING)
+        price = self.sandbox_settings.price_per_minute
         return CallRecord(
             call_id=call_id,
             provider=self.name,
@@ -180,7 +370,7 @@ class SandboxProvider(BaseProvider):
             to=to,
             caller_id=caller_id,
             status=scenario.status,
-            hangup=cause,
+            hangup=None if scenario.answered else cause,
             submitted_at=now,
             started_at=started,
             ringing_at=ringing,
@@ -188,9 +378,7 @@ class SandboxProvider(BaseProvider):
             ended_at=ended,
             duration=duration,
             billed_duration=int(minutes) * 60,
-            cost=Money(
-                minutes * self.sandbox_settings.price_per_minute, self.sandbox_settings.currency
-            ),
+            cost=Money(minutes * price, self.sandbox_settings.currency),
             digits=scenario.digits if collect and scenario.answered else None,
             reference=reference,
             raw={"scenario": scenario.name},
@@ -198,42 +386,56 @@ class SandboxProvider(BaseProvider):
 
     def _finish(self, record: CallRecord) -> None:
         self.records[record.call_id] = record
-        at = record.ended_at
+        self._live_until.pop(record.call_id, None)
         self.events.append(
             CallEvent(
                 kind=EventKind.RECORD,
                 call_id=record.call_id,
                 provider=self.name,
-                at=at,
+                at=record.ended_at,
                 record=record,
                 reference=record.reference,
             )
         )
 
+    # -- after the send ------------------------------------------------------------------
+
     async def get_record(self, call_id: str) -> CallRecord:
-        self._maybe_fail()
+        await self._gate("/record")
         try:
             return self.records[call_id]
         except KeyError:
-            raise NotFound(f"no call {call_id!r}", provider=self.name, plugin=self.plugin) from None
+            raise self._error(NotFound, f"no call {call_id!r}") from None
 
     async def iter_records(self, start: datetime, end: datetime) -> AsyncIterator[CallRecord]:
+        await self._gate("/records")
         for record in list(self.records.values()):
             if record.submitted_at is not None and start <= record.submitted_at < end:
                 yield record
 
     async def hangup(self, call_id: str) -> None:
-        self._maybe_fail()
-        record = await self.get_record(call_id)
-        if record.status.is_final:
-            raise InvalidRequest(
-                f"call {call_id!r} has already ended", provider=self.name, plugin=self.plugin
-            )
-        self.records[call_id] = attrs.evolve(record, status=CallStatus.CANCELED)
+        await self._gate("/hangup")
+        record = self.records.get(call_id)
+        if record is None:
+            raise self._error(NotFound, f"no call {call_id!r}")
+        live_until = self._live_until.get(call_id)
+        if record.status.is_final or live_until is None or time.monotonic() >= live_until:
+            raise self._error(InvalidRequest, f"call {call_id!r} has already ended")
+        now = utcnow()
+        self.records[call_id] = attrs.evolve(
+            record,
+            status=CallStatus.CANCELED,
+            hangup=HangupCause(HangupCategory.CANCELED, description="hung up through the API"),
+            ended_at=now,
+            duration=0,
+            billed_duration=0,
+            cost=Money(0, self.sandbox_settings.currency),
+        )
+        self._live_until.pop(call_id, None)
 
     async def upload_audio(self, upload: AudioUpload) -> AudioFile:
-        self._maybe_fail()
-        file_id = f"sbx-audio-{next(self._ids):08d}"
+        await self._gate("/audio")
+        file_id = f"sbx-audio-{self._prefix}-{next(self._ids):06d}"
         audio = AudioFile(file_id=file_id, provider=self.name, status=AudioStatus.APPROVED)
         self.audio[file_id] = audio
         return audio
@@ -241,17 +443,38 @@ class SandboxProvider(BaseProvider):
     def parse_webhook(
         self, kind: str, headers: Mapping[str, str], body: bytes, url: str
     ) -> list[CallEvent]:
-        """Sandbox pushes are JSON lists of events as :data:`voicegw.converter` writes them."""
+        """Sandbox pushes: a JSON list of events as :data:`voicegw.converter` writes them.
+
+        With a ``token`` configured, the ``X-Sandbox-Signature`` header must match.
+        """
         if kind != "record":
             raise self.unsupported(f"send {kind!r} pushes")
+        token = self.sandbox_settings.token
+        if token is not None:
+            given = _header(headers, SIGNATURE_HEADER)
+            if not hmac.compare_digest(given.encode(), sign_push(token, url, body).encode()):
+                raise self._error(AuthenticationError, "push signature does not match")
         try:
             data = json.loads(body)
             items = data if isinstance(data, list) else [data]
-            return [converter.structure(item, CallEvent) for item in items]
+            events = [converter.structure(item, CallEvent) for item in items]
         except Exception as exc:
-            raise InvalidRequest(
-                f"not a sandbox push: {type(exc).__name__}", provider=self.name, plugin=self.plugin
-            ) from None
+            raise self._error(InvalidRequest, f"not a sandbox push: {type(exc).__name__}") from None
+        return [attrs.evolve(event, provider=self.name) for event in events]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return ""
+
+
+def _lifetime(record: CallRecord) -> float:
+    if record.ended_at is None or record.submitted_at is None:
+        return 0.0
+    return (record.ended_at - record.submitted_at).total_seconds()
 
 
 def _factory(name: str, settings: SandboxSettings) -> SandboxProvider:
@@ -263,6 +486,8 @@ PLUGIN_SPEC = ProviderPlugin(
     settings_type=SandboxSettings,
     factory=_factory,
     capabilities=SandboxProvider.capabilities,
+    emulator=SandboxEmulator,
+    codes={"api": SANDBOX_CODES},
     description="In-process provider: scenario-table outcomes, no network.",
 )
 

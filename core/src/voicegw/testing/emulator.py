@@ -79,8 +79,9 @@ class Fault:
     seconds: float = 60.0
     code: str | None = None
 
-    def matches(self, request: web.Request) -> bool:
-        return self.path is None or self.path in request.path
+    def matches(self, path: str) -> bool:
+        """True when this fault applies to a request for ``path``."""
+        return self.path is None or self.path in path
 
 
 @attrs.frozen
@@ -165,6 +166,18 @@ class Emulator:
     def provider_settings(self, **overrides: Any) -> dict[str, Any]:
         """Provider settings (a config mapping) that point at this emulator and pass its auth."""
         raise NotImplementedError
+
+    def push_settings(self, hook_base: str) -> dict[str, Any]:
+        """Send every push of kind ``K`` to ``f"{hook_base}/{K}"`` from now on.
+
+        Configures the emulator's side (a console setting at the real provider) and returns
+        the provider settings that go with it (per-request push URLs, verification secrets).
+        """
+        raise NotImplementedError
+
+    def unreachable_settings(self, closed_port: int) -> dict[str, Any]:
+        """Settings overrides that make the provider connect to a port nobody listens on."""
+        return {"base_url": f"http://127.0.0.1:{closed_port}"}
 
     def rate_limited_response(self, request: web.Request) -> web.StreamResponse:
         """The provider's own flow-control answer."""
@@ -300,9 +313,10 @@ class Emulator:
         """Remove every pending fault switch."""
         self.faults.clear()
 
-    def _take_fault(self, request: web.Request) -> Fault | None:
+    def take_fault(self, path: str) -> Fault | None:
+        """The fault that catches the next request for ``path``, if any (and count it)."""
         for fault in self.faults:
-            if fault.matches(request):
+            if fault.matches(path):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
@@ -315,7 +329,7 @@ class Emulator:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
         self.requests_seen += 1
-        fault = self._take_fault(request)
+        fault = self.take_fault(request.path)
         if fault is None:
             if self._rate is not None and not self._rate.allow():
                 return self.rate_limited_response(request)

@@ -35,7 +35,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 # Each distribution installed (not editable) in an environment of its own, with only what it
 # declares, runs its own tests there: a missing dependency declaration fails here.

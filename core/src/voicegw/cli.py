@@ -255,7 +255,9 @@ def _toml_value(value: Any) -> str:
 def provider_table(name: str, settings: dict[str, Any]) -> str:
     """A ``[providers.NAME]`` TOML table for ``settings``."""
     lines = [f"[providers.{name}]"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in settings.items() if value is not None]
+    lines += [
+        f"{key} = {_toml_value(value)}" for key, value in settings.items() if value is not None
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -373,7 +375,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(args.func(args, out))
+        command: Command = args.func
+        return asyncio.run(command(args, out))
     except VoiceError as error:
         if getattr(args, "json", False):
             _print_json(out, _error_payload(error))

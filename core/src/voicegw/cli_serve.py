@@ -56,7 +56,9 @@ async def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound = runner.addresses[0][1] if runner.addresses else port
-        out.write(f"voicegw receiver listening on http://{host}:{bound} (store {gateway.config.store.url})\n")
+        out.write(
+            f"voicegw receiver listening on http://{host}:{bound} (store {gateway.config.store.url})\n"
+        )
         for name, provider in gateway.providers.items():
             for kind in sorted(getattr(provider, "webhook_kinds", ()) or ()):
                 out.write(f"  POST /hooks/{name}/{kind}\n")
@@ -92,9 +94,7 @@ async def cmd_bulk(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         out.write(json.dumps(summary.as_dict()) + "\n")
     else:
-        out.write(
-            " ".join(f"{key} {value}" for key, value in summary.as_dict().items()) + "\n"
-        )
+        out.write(" ".join(f"{key} {value}" for key, value in summary.as_dict().items()) + "\n")
     return 4 if summary.unknown or summary.interrupted else 0
 
 

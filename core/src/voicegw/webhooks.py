@@ -31,7 +31,7 @@ __all__ = ["GATEWAY_KEY", "STORE_KEY", "create_app"]
 logger = logging.getLogger("voicegw.webhooks")
 
 GATEWAY_KEY: web.AppKey[VoiceGateway] = web.AppKey("voicegw_gateway", VoiceGateway)
-STORE_KEY: web.AppKey[RecordStore] = web.AppKey("voicegw_store", RecordStore)  # type: ignore[type-abstract]
+STORE_KEY: web.AppKey[RecordStore] = web.AppKey("voicegw_store", RecordStore)
 
 
 def create_app(
@@ -83,9 +83,7 @@ class _Receiver:
         return url
 
     async def health(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {"status": "ok", "received": self.received, "stored": self.stored}
-        )
+        return web.json_response({"status": "ok", "received": self.received, "stored": self.stored})
 
     async def receive(self, request: web.Request) -> web.StreamResponse:
         parts = request.path.strip("/").split("/")

@@ -21,7 +21,6 @@ import asyncio
 import csv
 import json
 import os
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
@@ -76,7 +75,9 @@ def iter_rows(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
                 except json.JSONDecodeError:
                     yield {"__error__": f"line {number}: not JSON"}
                     continue
-                yield row if isinstance(row, dict) else {"__error__": f"line {number}: not an object"}
+                yield (
+                    row if isinstance(row, dict) else {"__error__": f"line {number}: not an object"}
+                )
         else:
             yield from csv.DictReader(handle)
 
@@ -279,4 +280,3 @@ async def run_bulk(
         journal.close()
     meter.update(summary, final=True)
     return summary
-

@@ -219,7 +219,7 @@ async def cmd_hangup(args: argparse.Namespace, out: TextIO) -> int:
 async def cmd_upload_audio(args: argparse.Namespace, out: TextIO) -> int:
     path = Path(args.file)
     try:
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
     upload = AudioUpload(
@@ -272,7 +272,8 @@ async def cmd_emulate(args: argparse.Namespace, out: TextIO) -> int:
         if args.push_to:
             settings.update(emulator.push_settings(args.push_to.rstrip("/")))
         if args.write_config:
-            Path(args.write_config).write_text(provider_table(args.plugin, settings))
+            table = provider_table(args.plugin, settings)
+            await asyncio.to_thread(Path(args.write_config).write_text, table)
             out.write(f"provider settings written to {args.write_config}\n")
         out.write(f"{args.plugin} emulator listening on {base_url} (Ctrl-C stops it)\n")
         out.flush()

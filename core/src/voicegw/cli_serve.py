@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -56,9 +57,7 @@ async def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound = runner.addresses[0][1] if runner.addresses else port
-        out.write(
-            f"voicegw receiver listening on http://{host}:{bound} (store {gateway.config.store.url})\n"
-        )
+        out.write(f"voicegw receiver listening on http://{host}:{bound}\n")
         for name, provider in gateway.providers.items():
             for kind in sorted(getattr(provider, "webhook_kinds", ()) or ()):
                 out.write(f"  POST /hooks/{name}/{kind}\n")
@@ -66,10 +65,8 @@ async def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this OS
-                pass
         try:
             await stop.wait()
         finally:

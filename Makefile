@@ -43,6 +43,7 @@ alone:
 	./scripts/test-alone core tests/core
 	./scripts/test-alone itniotech tests/itniotech
 	./scripts/test-alone huawei tests/huawei
+	./scripts/test-example
 
 test: lint types pytest docs alone
 

@@ -363,9 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_later_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
     """Commands that live in their own modules."""
-    from voicegw import cli_serve
+    from voicegw import cli_serve, scaffold
 
     cli_serve.add_commands(command)
+    scaffold.add_commands(command)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -47,7 +47,16 @@ _ENV_REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if isinstance(value, bool) or value < 0:
-        raise ValueError(f"must be ≥ 0, got {value!r}")
+        raise ValueError(f"{attribute.name} must be ≥ 0")
+
+
+def _route(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError('route must be a list of provider names, e.g. ["primary", "backup"]')
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValueError(f"route[{index}] must be a provider name (a string)")
+    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -62,7 +71,7 @@ class GatewaySettings:
     skipped for ``cooldown`` seconds.
     """
 
-    route: tuple[str, ...] = ()
+    route: tuple[str, ...] = attrs.field(default=(), converter=_route)
     retries: int = attrs.field(default=2, validator=_non_negative)
     retry_backoff: float = attrs.field(default=0.5, validator=_non_negative)
     max_retry_wait: float = attrs.field(default=30.0, validator=_non_negative)
@@ -103,7 +112,9 @@ class Config:
 
 _SECTIONS = {"gateway": GatewaySettings, "store": StoreSettings, "webhooks": WebhookSettings}
 
-_converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+_converter = cattrs.Converter(
+    forbid_extra_keys=True, detailed_validation=True, prefer_attrib_converters=True
+)
 
 
 def interpolate(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
@@ -251,7 +262,12 @@ def _messages(exc: ClassValidationError, cls: type[Any], path: str) -> list[str]
         elif isinstance(error, KeyError):
             messages.append(f"{where}: required setting is missing")
         elif isinstance(error, ClassValidationError):
-            messages.extend(_messages(error, cls, where))
+            nested = getattr(note, "type", None)
+            inner = nested if isinstance(nested, type) and attrs.has(nested) else cls
+            messages.extend(_messages(error, inner, where))
+        elif note is None:  # raised by the class's own validators, after conversion
+            text = error.message if isinstance(error, VoiceError) else str(error)
+            messages.append(_with_field(text, cls, where))
         elif isinstance(error, VoiceError):
             messages.append(f"{where}: {error.message}")
         else:

@@ -74,6 +74,11 @@ def normalize_e164(value: str, *, field: str = "number") -> str:
     return compact
 
 
+def _compact_number(value: Any) -> Any:
+    """Converter: drop the spaces, dashes, dots and parentheses people write in numbers."""
+    return re.sub(r"[\s\-().]", "", value) if isinstance(value, str) else value
+
+
 def _e164(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
     normalize_e164(value, field=attribute.name)
 
@@ -115,7 +120,8 @@ def _aware_utc(value: datetime | None) -> datetime | None:
 
 def _required_aware_utc(value: datetime) -> datetime:
     converted = _aware_utc(value)
-    assert converted is not None  # _aware_utc only returns None for None
+    if converted is None:
+        raise ValidationError("a timezone-aware datetime is required, got None")
     return converted
 
 
@@ -262,9 +268,11 @@ class VoiceNotification:
     VoiceNotification(to='+84912345678', ...)
     """
 
-    to: str = attrs.field(validator=_e164)
+    to: str = attrs.field(converter=_compact_number, validator=_e164)
     prompts: tuple[Prompt, ...] = attrs.field(converter=_prompts)
-    caller_id: str | None = attrs.field(default=None, kw_only=True, validator=_optional_e164)
+    caller_id: str | None = attrs.field(
+        default=None, kw_only=True, converter=_compact_number, validator=_optional_e164
+    )
     repeat: int = attrs.field(default=1, kw_only=True, validator=_positive_int)
     collect: DigitCollection | None = attrs.field(default=None, kw_only=True)
     max_duration: int | None = attrs.field(default=None, kw_only=True, validator=_positive_int)
@@ -277,10 +285,14 @@ class VoiceNotification:
 class ClickToCall:
     """Call ``caller`` first, then bridge them to ``callee`` (a two-leg "callback" call)."""
 
-    caller: str = attrs.field(validator=_e164)
-    callee: str = attrs.field(validator=_e164)
-    caller_id: str | None = attrs.field(default=None, validator=_optional_e164)
-    callee_display: str | None = attrs.field(default=None, validator=_optional_e164)
+    caller: str = attrs.field(converter=_compact_number, validator=_e164)
+    callee: str = attrs.field(converter=_compact_number, validator=_e164)
+    caller_id: str | None = attrs.field(
+        default=None, converter=_compact_number, validator=_optional_e164
+    )
+    callee_display: str | None = attrs.field(
+        default=None, converter=_compact_number, validator=_optional_e164
+    )
     max_duration: int | None = attrs.field(default=None, validator=_positive_int)
     record: bool = False
     reference: str | None = attrs.field(default=None, validator=_reference)

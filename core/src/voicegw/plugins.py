@@ -134,6 +134,7 @@ class PluginRegistry:
 
     def unregister(self, name: str) -> None:
         """Remove a plugin module and the providers it added."""
+        self.load()
         module = self._pm.unregister(name=name)
         if module is None and name not in self._origin.values():
             raise KeyError(name)

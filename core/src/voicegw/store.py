@@ -9,6 +9,7 @@ final records disagree. Every store implements :class:`RecordStore`; the SQLite 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -16,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from voicegw.models import CallEvent, CallRecord, CallStatus, EventKind, SendReceipt
+from voicegw.serialization import converter
 
 __all__ = [
     "MemoryStore",
@@ -32,29 +34,35 @@ _STATUS_FOR_EVENT = {
     EventKind.DIGITS: CallStatus.IN_PROGRESS,
 }
 
+_OUTCOME_FIELDS = ("status", "hangup", "ended_at", "duration", "billed_duration", "cost")
 _TIME_FIELDS = ("submitted_at", "started_at", "ringing_at", "answered_at", "ended_at")
 
 
 def event_key(event: CallEvent) -> str:
-    """A stable identity for an event, to drop the same push delivered twice."""
-    parts = [
-        event.provider,
-        event.call_id,
-        event.kind.value,
-        event.at.isoformat() if event.at else "",
-        event.digits or "",
-    ]
-    if event.record is not None:
-        parts.append(event.record.status.value)
-        parts.append(event.record.ended_at.isoformat() if event.record.ended_at else "")
-    if event.audio is not None:
-        parts.append(event.audio.file_id)
-        parts.append(event.audio.status.value)
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    """A stable identity for an event, to drop the same push delivered twice.
+
+    It covers everything the event says, so a re-delivered push is a duplicate while an event
+    that adds anything (a record that now carries its cost) is new.
+    """
+    record = event.record
+    bare = attrs.evolve(
+        event, raw={}, record=None if record is None else attrs.evolve(record, raw={})
+    )
+    data = converter.unstructure(bare)
+    # raw payloads are the provider's JSON, but keep the key total for anything a parser left
+    data["raw"] = event.raw
+    data["record_raw"] = None if record is None else record.raw
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def record_from_event(event: CallEvent, plugin: str) -> CallRecord:
-    """The record an event implies on its own (before merging with what is known)."""
+def record_from_event(event: CallEvent, plugin: str) -> CallRecord | None:
+    """The record an event implies on its own (before merging with what is known).
+
+    None for events about something other than a call (an audio file's review).
+    """
+    if event.kind is EventKind.AUDIO_REVIEWED:
+        return None
     if event.record is not None:
         return event.record
     status = _STATUS_FOR_EVENT.get(event.kind, CallStatus.QUEUED)
@@ -104,12 +112,10 @@ def merge_record(old: CallRecord | None, new: CallRecord) -> CallRecord:
     for field in attrs.fields(CallRecord):
         name = field.name
         mine, theirs = getattr(base, name), getattr(other, name)
-        if name in ("status", "hangup", "ended_at", "duration", "billed_duration", "cost"):
-            if (
-                mine is None
-                and theirs is not None
-                and not (other.status.is_final and not base.status.is_final)
-            ):
+        if name in _OUTCOME_FIELDS:
+            # The outcome travels with the status: only a record that says the same status
+            # may fill in what the winner does not know.
+            if mine is None and theirs is not None and other.status is base.status:
                 changes[name] = theirs
             continue
         if name in _TIME_FIELDS:
@@ -201,10 +207,12 @@ class MemoryStore:
                 fresh.append(False)
                 continue
             self.events[key] = event
-            record_key = (event.provider, event.call_id)
-            merged = merge_record(self.records.get(record_key), record_from_event(event, plugin))
-            self.records[record_key] = merged
             fresh.append(True)
+            implied = record_from_event(event, plugin)
+            if implied is None:
+                continue
+            record_key = (event.provider, event.call_id)
+            self.records[record_key] = merge_record(self.records.get(record_key), implied)
         return fresh
 
     async def get_record(self, provider: str, call_id: str) -> CallRecord | None:

@@ -256,7 +256,8 @@ def _messages(exc: ClassValidationError, cls: type[Any], path: str) -> list[str]
         key = getattr(note, "name", None)
         where = f"{path}.{key}" if key else path
         if isinstance(error, ForbiddenExtraKeysError):
-            known = ", ".join(a.name for a in attrs.fields(cls))
+            owner = error.cl if attrs.has(error.cl) else cls
+            known = ", ".join(a.name for a in attrs.fields(owner))
             extras = ", ".join(f"{path}.{k}" for k in sorted(error.extra_fields))
             messages.append(f"{extras}: unknown setting; known settings: {known}")
         elif isinstance(error, KeyError):

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import io
 import json
 import logging
 import types
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from voicegw import CallEvent, Speech, VoiceGateway, VoiceNotification, hookimpl
+from voicegw.cli_serve import cmd_serve
 from voicegw.config import load_config
 from voicegw.plugins import PluginRegistry
 from voicegw.sandbox import SIGNATURE_HEADER, SandboxEmulator, SandboxProvider, sign_push
 from voicegw.serialization import converter
-from voicegw.store import MemoryStore
+from voicegw.sqlite_store import SQLiteStore
+from voicegw.store import MemoryStore, RecordStore
 from voicegw.webhooks import create_app
 
 PROVIDER = "sbx"
@@ -42,7 +49,7 @@ async def emulator() -> AsyncIterator[SandboxEmulator]:
         yield emulator
 
 
-def make_gateway(emulator: SandboxEmulator, store: MemoryStore, **webhooks: Any) -> VoiceGateway:
+def make_gateway(emulator: SandboxEmulator, store: RecordStore, **webhooks: Any) -> VoiceGateway:
     registry = PluginRegistry()
     config = load_config(
         {"providers": {PROVIDER: emulator.provider_settings()}, "webhooks": webhooks},
@@ -241,3 +248,58 @@ def test_the_receiver_needs_a_store(emulator: SandboxEmulator) -> None:
     gateway.store = None
     with pytest.raises(ValueError, match="store"):
         create_app(gateway)
+
+
+async def test_a_restart_with_re_push_loses_nothing_and_doubles_nothing(
+    emulator: SandboxEmulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "voicegw.db"
+    first = SQLiteStore(str(path))
+    await first.open()
+    gateway = make_gateway(emulator, first)
+    client = await start(gateway, emulator)
+    receipt = await gateway.send(VoiceNotification("+8613800000021", [Speech("hi", "en")]))
+    await emulator.drain()
+    raw = last_push_body(gateway)
+    await client.close()
+    await first.close()  # the receiver goes down…
+
+    second = SQLiteStore(str(path))  # …and comes back on the same file
+    await second.open()
+    gateway_again = make_gateway(emulator, second)
+    client = await start(gateway_again, emulator)
+    try:
+        response = await client.post(
+            f"/hooks/{PROVIDER}/record", data=raw, headers=signed(emulator, client, raw)
+        )
+        record = await second.get_record(PROVIDER, receipt.call_id)
+        events = await second.find_records(provider=PROVIDER)
+    finally:
+        await client.close()
+        await second.close()
+    assert response.status == 200  # a duplicate is acknowledged again
+    assert record is not None
+    assert record.status == "rejected"
+    assert len(events) == 1
+
+
+async def test_serve_answers_health_and_stops(tmp_path: Path) -> None:
+    config = tmp_path / "voicegw.toml"
+    db = tmp_path / "serve.db"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{db}"\n[webhooks]\nport = 0\n'
+        '[providers.sbx]\nplugin = "sandbox"\n'
+    )
+    out = io.StringIO()
+    args = argparse.Namespace(config=str(config), host="127.0.0.1", port=0, log_json=True)
+    task = asyncio.create_task(cmd_serve(args, out))
+    while "/hooks/sbx/record" not in out.getvalue():
+        await asyncio.sleep(0.01)
+    url = out.getvalue().split("listening on ")[1].split()[0]
+    async with aiohttp.ClientSession() as session, session.get(url + "/healthz") as response:
+        health = await response.json()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert health["status"] == "ok"
+    assert db.exists()

@@ -241,9 +241,7 @@ async def _collect(
                 stored = await gateway.store.get_record(receipt.provider, receipt.call_id)
                 if stored is not None:
                     records[receipt.call_id] = stored
-        done = all(
-            r.call_id in records and records[r.call_id].status.is_final for _, r in receipts
-        )
+        done = all(r.call_id in records and records[r.call_id].status.is_final for _, r in receipts)
         if done or time.monotonic() > deadline:
             return records
         await asyncio.sleep(0.05)

@@ -26,8 +26,9 @@ exceptions: they are the record's ``status`` and ``hangup``.
     │   ├── RateLimited
     │   ├── NotFound
     │   └── ProviderUnavailable
-    └── TransportError
-        └── OutcomeUnknown
+    ├── TransportError
+    │   └── OutcomeUnknown
+    └── StoreError
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "ProviderUnavailable",
     "RateLimited",
     "RequestExpired",
+    "StoreError",
     "TransportError",
     "UnsupportedFeature",
     "ValidationError",
@@ -200,4 +202,17 @@ class OutcomeUnknown(TransportError):
     """
 
     default_retryable = False
+    default_call_placed = None
+
+
+class StoreError(VoiceError):
+    """The record store could not read or write (disk full, database locked, unreadable row).
+
+    Retryable: every write is one transaction and merging is idempotent, so trying again is
+    safe. ``call_placed`` is None because a store failure says nothing about the call itself.
+    The gateway never raises it for a call the provider accepted: it logs the failure and
+    returns the receipt, so nobody retries a placed call.
+    """
+
+    default_retryable = True
     default_call_placed = None

@@ -201,8 +201,7 @@ class VoiceGateway:
             self._route(provider), needed, lambda p: p.send(notification)
         )
         receipt = attrs.evolve(receipt, reference=receipt.reference or notification.reference)
-        if self.store is not None:
-            await self.store.save_receipt(receipt, to=notification.to)
+        await self._remember(receipt, notification.to)
         return receipt
 
     async def connect(
@@ -229,9 +228,25 @@ class VoiceGateway:
             lambda p: p.connect(request),
         )
         receipt = attrs.evolve(receipt, reference=receipt.reference or request.reference)
-        if self.store is not None:
-            await self.store.save_receipt(receipt, to=request.callee)
+        await self._remember(receipt, request.callee)
         return receipt
+
+    async def _remember(self, receipt: SendReceipt, to: str) -> None:
+        """Store an accepted call; a store failure must not turn a placed call into an error.
+
+        The provider has the call: raising now would invite the caller to send it again. The
+        record still arrives later by push or query, and merges in then.
+        """
+        if self.store is None:
+            return
+        try:
+            await self.store.save_receipt(receipt, to=to)
+        except Exception:
+            logger.exception(
+                "call %s accepted by %r but not stored; its record will merge in later",
+                receipt.call_id,
+                receipt.provider,
+            )
 
     async def _route_call(
         self,

@@ -35,6 +35,7 @@ _TAXONOMY_ORDER = [
     errors.ProviderUnavailable,
     errors.TransportError,
     errors.OutcomeUnknown,
+    errors.StoreError,
 ]
 
 _PLACED = {False: "no", None: "unknown", True: "yes"}

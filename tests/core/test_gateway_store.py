@@ -38,7 +38,7 @@ async def test_a_store_failure_after_acceptance_still_returns_the_receipt(
     assert "accepted by 'sandbox' but not stored" in caplog.text
 
 
-async def test_records_of_push_only_providers_come_from_the_store() -> None:
+async def test_an_unknown_call_is_not_found() -> None:
     store = MemoryStore()
     async with VoiceGateway.from_config(store=store) as gateway:
         with pytest.raises(NotFound):

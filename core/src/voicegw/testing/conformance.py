@@ -678,6 +678,9 @@ class ProviderConformance:
         for event in events:
             assert event.provider == PROVIDER
             assert event.at is None or event.at.utcoffset() is not None
+            if event.kind in (EventKind.ENDED, EventKind.RECORD):
+                assert event.record is not None, f"a {event.kind.value} event needs its record"
+                assert event.record.call_id == event.call_id
 
     async def test_forged_push_is_refused(
         self, provider: VoiceProvider, emulator: Emulator, receiver: PushReceiver

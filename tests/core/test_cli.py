@@ -173,6 +173,7 @@ async def test_emulate_serves_until_stopped(tmp_path: Path) -> None:
     args = argparse.Namespace(
         plugin="sandbox",
         speed=0.0,
+        latency=0.0,
         host="127.0.0.1",
         port=0,
         push_to=None,
@@ -180,6 +181,7 @@ async def test_emulate_serves_until_stopped(tmp_path: Path) -> None:
     )
     task = asyncio.create_task(cmd_emulate(args, out))
     while "listening" not in out.getvalue():
+        assert not task.done(), task.exception()
         await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

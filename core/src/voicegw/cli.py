@@ -265,7 +265,7 @@ async def cmd_emulate(args: argparse.Namespace, out: TextIO) -> int:
     spec = default_registry().get(args.plugin)
     if spec.emulator is None:
         raise ConfigurationError(f"plugin {args.plugin!r} ships no emulator")
-    emulator = spec.emulator(speed=args.speed)
+    emulator = spec.emulator(speed=args.speed, latency=args.latency)
     base_url = await emulator.start(args.host, args.port)
     try:
         settings = emulator.provider_settings()
@@ -350,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--speed", type=float, default=0.01, help="real seconds per call second")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
     p.add_argument("--push-to", help="receiver base URL; pushes go to <URL>/<kind>")
     p.add_argument("--write-config", help="write the provider's settings as TOML here")
 

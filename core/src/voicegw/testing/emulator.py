@@ -130,7 +130,8 @@ class Emulator:
     """Base class of provider emulators. Subclasses add routes to ``self.app``.
 
     ``speed`` is real seconds per simulated second of call lifecycle: 0 runs every call to its
-    end at once (tests), 0.01 lets a 20-second call take 0.2 s (demos).
+    end at once (tests), 0.01 lets a 20-second call take 0.2 s (demos). ``latency`` delays
+    every answer by that many seconds, as a provider across the internet would.
     """
 
     plugin: ClassVar[str] = ""
@@ -141,8 +142,10 @@ class Emulator:
         speed: float = 0.0,
         push_retry_interval: float = 0.05,
         request_rate_limit: int | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.speed = speed
+        self.latency = latency
         self.push_retry_interval = push_retry_interval
         self.clock_skew = 0.0
         self.faults: list[Fault] = []
@@ -329,6 +332,8 @@ class Emulator:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
         self.requests_seen += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
         fault = self.take_fault(request.path)
         if fault is None:
             if self._rate is not None and not self._rate.allow():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -248,6 +249,14 @@ def _with_field(message: str, cls: type[Any], path: str) -> str:
     return f"{path}: {message}"
 
 
+def _attrs_class(annotation: Any, fallback: type[Any]) -> type[Any]:
+    """The attrs class an annotation names (``Table`` or ``Table | None``), else ``fallback``."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and attrs.has(candidate):
+            return candidate
+    return fallback
+
+
 def _messages(exc: ClassValidationError, cls: type[Any], path: str) -> list[str]:
     """One message per problem, each starting with the key path, never echoing a value."""
     messages: list[str] = []
@@ -263,9 +272,7 @@ def _messages(exc: ClassValidationError, cls: type[Any], path: str) -> list[str]
         elif isinstance(error, KeyError):
             messages.append(f"{where}: required setting is missing")
         elif isinstance(error, ClassValidationError):
-            nested = getattr(note, "type", None)
-            inner = nested if isinstance(nested, type) and attrs.has(nested) else cls
-            messages.extend(_messages(error, inner, where))
+            messages.extend(_messages(error, _attrs_class(getattr(note, "type", None), cls), where))
         elif note is None:  # raised by the class's own validators, after conversion
             text = error.message if isinstance(error, VoiceError) else str(error)
             messages.append(_with_field(text, cls, where))

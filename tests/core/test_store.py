@@ -637,3 +637,21 @@ async def test_an_audio_review_makes_no_call_record(store: RecordStore) -> None:
     )
     assert await store.save_events([review], plugin=PLUGIN) == [True]
     assert await store.find_records() == []
+
+
+async def test_the_providers_final_record_wins_a_tie_with_the_pushed_status(
+    store: RecordStore,
+) -> None:
+    # Huawei: the disconnect push gives a busy record with the stateCode cause, then the CDR
+    # ends at the same second with the Q.850 and SIP causes. The CDR is the provider's word.
+    state_code = HangupCause(HangupCategory.BUSY, provider_code="8102", description="busy")
+    pushed = call_record("busy", ended=9, hangup=state_code, duration=0, reference="r", to="+1")
+    cdr_cause = HangupCause(HangupCategory.BUSY, q850=17, sip=486, provider_code="17")
+    cdr = call_record("busy", ended=9, hangup=cdr_cause)
+    await store.save_events([event(EventKind.ENDED, seconds=9, record=pushed)], plugin=PLUGIN)
+    await store.save_events([ended("busy", end=9, hangup=cdr_cause)], plugin=PLUGIN)
+    record = await store.get_record(PROVIDER, "c1")
+    assert record is not None
+    assert record.hangup == cdr.hangup
+    assert record.reference == "r"  # what the CDR did not say is kept
+    assert record.duration == 0

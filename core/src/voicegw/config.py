@@ -118,6 +118,17 @@ _converter = cattrs.Converter(
 )
 
 
+def _number(value: Any, kind: type[Any]) -> Any:
+    """Numbers from TOML, or from strings (what ``${ENV}`` gives); never from booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(f"expected {kind.__name__}")
+    return kind(value)
+
+
+_converter.register_structure_hook(int, _number)
+_converter.register_structure_hook(float, _number)
+
+
 def interpolate(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
     """Replace ``${NAME}`` references in every string of ``value``, recursively."""
     if isinstance(value, str):
@@ -199,6 +210,8 @@ def load_config(
     gateway: GatewaySettings = sections["gateway"]
     route = gateway.route or tuple(providers)
     for index, hop in enumerate(route):
+        if hop in route[:index]:
+            raise ConfigurationError(f"gateway.route[{index}]: {hop!r} is listed twice")
         if hop not in providers:
             raise ConfigurationError(
                 f"gateway.route[{index}]: no provider {hop!r}; configured: " + ", ".join(providers)

@@ -53,12 +53,7 @@ class DemoProvider:
 
 #: The route of the demo, first choice first, with what each plugin needs.
 PREFERRED = (
-    DemoProvider(
-        "huawei",
-        "huawei",
-        refusal_code="1013002",
-        extra_settings={"speech_template": {"template_id": "demo-tts", "max_length": 32}},
-    ),
+    DemoProvider("huawei", "huawei", refusal_code="1013002"),
     DemoProvider("itniotech", "itniotech", refusal_code="-10"),
 )
 

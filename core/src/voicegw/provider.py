@@ -156,7 +156,7 @@ class BaseProvider:
     plugin_name: ClassVar[str] = ""
     capabilities: frozenset[Capability] = frozenset()
     #: Push kinds this provider sends (routes of the webhook receiver).
-    webhook_kinds: ClassVar[frozenset[str]] = frozenset()
+    webhook_kinds: frozenset[str] = frozenset()
 
     def __init__(self, name: str, settings: ProviderSettings) -> None:
         self.name = name

@@ -6,6 +6,7 @@ comments such as ``<!-- voicegw:taxonomy -->`` with what these functions return.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 
@@ -109,6 +110,16 @@ def settings_markdown(plugin: str, registry: PluginRegistry | None = None) -> st
     return "\n".join(lines)
 
 
+def python_markdown(dotted: str) -> str:
+    """What the function at ``package.module.function`` returns: for tables a plugin renders."""
+    module_name, _, function = dotted.rpartition(".")
+    renderer = getattr(importlib.import_module(module_name), function)
+    text = renderer()
+    if not isinstance(text, str):
+        raise TypeError(f"{dotted}() must return Markdown text")
+    return text
+
+
 MARKERS: dict[str, Callable[..., str]] = {
     "taxonomy": taxonomy_markdown,
     "q850": q850_markdown,
@@ -117,6 +128,7 @@ MARKERS: dict[str, Callable[..., str]] = {
     "capabilities": capabilities_markdown,
     "codes": codes_markdown,
     "settings": settings_markdown,
+    "python": python_markdown,
 }
 
 

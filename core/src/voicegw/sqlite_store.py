@@ -34,7 +34,14 @@ from typing import Any, TypeAlias, TypeVar
 from voicegw.errors import ConfigurationError, StoreError, ValidationError
 from voicegw.models import CallEvent, CallRecord, CallStatus, SendReceipt
 from voicegw.serialization import converter
-from voicegw.store import MemoryStore, RecordStore, event_key, merge_record, record_from_event
+from voicegw.store import (
+    MemoryStore,
+    RecordStore,
+    event_key,
+    is_authoritative,
+    merge_record,
+    record_from_event,
+)
 
 __all__ = [
     "MIGRATIONS",
@@ -428,7 +435,7 @@ class SQLiteStore:
 
     def _save_records(self, connection: sqlite3.Connection, records: list[CallRecord]) -> None:
         with self._transaction(connection):
-            keyed = [((r.provider, r.call_id), r) for r in records]
+            keyed = [((r.provider, r.call_id), r, False) for r in records]
             self._merge(connection, keyed, _timestamp(self.clock()))
 
     async def save_events(self, events: Sequence[CallEvent], *, plugin: str) -> list[bool]:
@@ -453,7 +460,7 @@ class SQLiteStore:
             seen = self._stored_keys(connection, sorted(set(keys)))
             fresh: list[bool] = []
             rows: list[tuple[Any, ...]] = []
-            records: list[tuple[tuple[str, str], CallRecord]] = []
+            records: list[tuple[tuple[str, str], CallRecord, bool]] = []
             for event, key in zip(events, keys, strict=True):
                 if key in seen:
                     fresh.append(False)
@@ -475,7 +482,8 @@ class SQLiteStore:
                 # keyed by the event, like MemoryStore: the event names the call it is about
                 implied = record_from_event(event, plugin)
                 if implied is not None:  # None: the event is not about a call
-                    records.append(((event.provider, event.call_id), implied))
+                    record_key = (event.provider, event.call_id)
+                    records.append((record_key, implied, is_authoritative(event)))
             connection.executemany(_INSERT_EVENT, rows)
             self._merge(connection, records, received_at)
         return fresh
@@ -492,16 +500,16 @@ class SQLiteStore:
     def _merge(
         self,
         connection: sqlite3.Connection,
-        records: Sequence[tuple[tuple[str, str], CallRecord]],
+        records: Sequence[tuple[tuple[str, str], CallRecord, bool]],
         updated_at: str | None,
     ) -> None:
         """Merge ``records`` in order into what is stored; write the records that changed."""
         if not records:
             return
-        stored = self._load_records(connection, {key for key, _ in records})
+        stored = self._load_records(connection, {key for key, _, _ in records})
         merged = dict(stored)
-        for key, record in records:
-            merged[key] = merge_record(merged.get(key), record)
+        for key, record, authoritative in records:
+            merged[key] = merge_record(merged.get(key), record, authoritative=authoritative)
         connection.executemany(
             _UPSERT_RECORD,
             [

@@ -23,6 +23,7 @@ __all__ = [
     "MemoryStore",
     "RecordStore",
     "event_key",
+    "is_authoritative",
     "merge_record",
     "record_from_event",
 ]
@@ -85,11 +86,20 @@ def record_from_event(event: CallEvent, plugin: str) -> CallRecord | None:
     )
 
 
-def merge_record(old: CallRecord | None, new: CallRecord) -> CallRecord:
+def is_authoritative(event: CallEvent) -> bool:
+    """True for the provider's own final record of a call (a CDR, a queried record)."""
+    return event.kind is EventKind.RECORD and event.record is not None
+
+
+def merge_record(
+    old: CallRecord | None, new: CallRecord, *, authoritative: bool = False
+) -> CallRecord:
     """Merge ``new`` into ``old`` so that the record only moves forward.
 
     * a final status is never replaced by a non-final one;
-    * between two final statuses the one whose call ended later wins (ties: the older one);
+    * between two final statuses the one whose call ended later wins; on a tie an
+      ``authoritative`` record (the provider's own final record: a CDR, a queried record) wins
+      over one pieced together from status pushes, else the more complete one, else the older;
     * a non-final status only advances (queued → ringing → in progress);
     * fields the newer record does not know keep their old value; times keep the earliest
       known value except ``ended_at``, which follows the winning status.
@@ -99,6 +109,8 @@ def merge_record(old: CallRecord | None, new: CallRecord) -> CallRecord:
     if old.status.is_final and new.status.is_final:
         if new.ended_at is not None and old.ended_at is not None and new.ended_at != old.ended_at:
             new_wins = new.ended_at > old.ended_at
+        elif authoritative:
+            new_wins = True
         else:  # same end (or unknown): the more complete record wins, the older one on a tie
             new_wins = _known_fields(new) > _known_fields(old)
     elif old.status.is_final:
@@ -212,7 +224,9 @@ class MemoryStore:
             if implied is None:
                 continue
             record_key = (event.provider, event.call_id)
-            self.records[record_key] = merge_record(self.records.get(record_key), implied)
+            self.records[record_key] = merge_record(
+                self.records.get(record_key), implied, authoritative=is_authoritative(event)
+            )
         return fresh
 
     async def get_record(self, provider: str, call_id: str) -> CallRecord | None:

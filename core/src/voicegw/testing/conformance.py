@@ -73,6 +73,7 @@ from voicegw.models import (
 )
 from voicegw.plugins import default_registry
 from voicegw.provider import BaseProvider, Capability, VoiceProvider
+from voicegw.store import MemoryStore
 from voicegw.testing.emulator import Emulator, FaultKind
 from voicegw.testing.scenarios import ANSWERED, SCENARIOS, Scenario
 
@@ -334,19 +335,19 @@ class ProviderConformance:
         emulator: Emulator,
         receiver: PushReceiver,
     ) -> CallRecord:
-        """The call's final record: from the provider if it can be queried, else from pushes."""
+        """The call's final record: from the provider if it can be queried, else merged from
+        its pushes in a store, exactly as the receiver and ``gateway.get_record`` do."""
         await emulator.drain()
         if Capability.RECORD_QUERY in provider.capabilities:
             return await provider.get_record(receipt.call_id)
-        found: CallRecord | None = None
-        for event in receiver.events(provider):
-            if event.call_id != receipt.call_id or event.record is None:
-                continue
-            if event.kind is EventKind.RECORD or found is None:
-                found = event.record
-        if found is None:
+        store = MemoryStore()
+        await store.save_receipt(receipt)
+        events = [e for e in receiver.events(provider) if e.call_id == receipt.call_id]
+        await store.save_events(events, plugin=provider.plugin)
+        found = await store.get_record(receipt.provider, receipt.call_id)
+        if found is None or not found.status.is_final:
             pytest.fail(
-                f"{self.plugin} declares no record_query and no pushed record arrived for "
+                f"{self.plugin} declares no record_query and no final record was pushed for "
                 f"{receipt.call_id!r} ({len(receiver.pushes)} pushes received)"
             )
         return found

@@ -6,10 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import ClientResponse, web
-from aioresponses import aioresponses
-from yarl import URL
+from aiohttp import web
 
+from voicegw.testing.wire import MockedApi as MockedApi  # re-exported for the tests
 from voicegw_huawei.settings import HuaweiSettings, SpeechTemplate
 
 #: The spec's request test vector (§2.2).
@@ -73,39 +72,6 @@ SPEC_CDR: dict[str, Any] = {
     "hostName": "callenabler245.huaweicaas.com",
     "userData": "order-20240305-0042",
 }
-
-
-class _SentWriter:
-    """Stands in for the stream writer of a request that was already sent."""
-
-    output_size = 0
-
-
-class CompatResponse(ClientResponse):
-    """aioresponses 0.7.9 builds responses without ``stream_writer``, which aiohttp ≥ 3.12
-    requires; supply a stand-in so mocked answers can be built."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", _SentWriter())
-        super().__init__(method, url, **kwargs)
-
-
-class MockedApi(aioresponses):
-    """aioresponses whose answers are :class:`CompatResponse` objects."""
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("response_class", CompatResponse)
-        super().add(*args, **kwargs)
-
-    def sent(self, method: str, url: str) -> list[tuple[dict[str, str], Any]]:
-        """Every request made to ``url``: (headers, JSON body or None)."""
-        calls = self.requests.get((method, URL(url)), [])
-        out = []
-        for call in calls:
-            data = call.kwargs.get("data")
-            body = json.loads(data) if data else None
-            out.append((dict(call.kwargs.get("headers") or {}), body))
-        return out
 
 
 def make_settings(**overrides: Any) -> HuaweiSettings:

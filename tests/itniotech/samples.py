@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiohttp import ClientResponse, web
+from aiohttp import web
 from aioresponses import aioresponses
 
+from voicegw.testing.wire import MockedApi as MockedApi  # re-exported for the tests
 from voicegw_itniotech.settings import ItniotechSettings
 
 #: The spec's published sample (§1.2): key, secret, timestamp → Sign.
@@ -45,29 +46,6 @@ SEED_RECORD: dict[str, Any] = {
     "currency": "EUR",
     "settlePay": "1.2793",
 }
-
-
-class _SentWriter:
-    """Stands in for the stream writer of a request that was already sent."""
-
-    output_size = 0
-
-
-class CompatResponse(ClientResponse):
-    """aioresponses 0.7.9 builds responses without ``stream_writer``, which aiohttp ≥ 3.12
-    requires; supply a stand-in so mocked answers can be built."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", _SentWriter())
-        super().__init__(method, url, **kwargs)
-
-
-class MockedApi(aioresponses):
-    """aioresponses whose answers are :class:`CompatResponse` objects."""
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("response_class", CompatResponse)
-        super().add(*args, **kwargs)
 
 
 def make_settings(**overrides: Any) -> ItniotechSettings:

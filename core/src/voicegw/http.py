@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -36,6 +37,7 @@ from voicegw.errors import (
     ProviderUnavailable,
     RateLimited,
     TransportError,
+    ValidationError,
     VoiceError,
 )
 
@@ -50,6 +52,8 @@ __all__ = [
 logger = logging.getLogger("voicegw.http")
 
 _USER_AGENT = "voicegw/0.1 (+aiohttp)"
+#: What aiohttp refuses in a header (it raises ValueError): control characters but tab.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @attrs.frozen
@@ -203,7 +207,22 @@ class ProviderHttp:
         url = self.url(path)
         data: bytes | None = None
         if json_body is not None:
-            data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            try:
+                data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            except (TypeError, ValueError) as exc:  # the message names a type, never a value
+                raise ValidationError(
+                    f"the request body cannot be sent as JSON: {exc}",
+                    provider=self.provider,
+                    plugin=self.plugin,
+                ) from exc
+        for header, value in (headers or {}).items():
+            if _CONTROL_CHARS.search(header) or _CONTROL_CHARS.search(value):
+                # The value may be a secret (read with its trailing newline): name the header.
+                raise ConfigurationError(
+                    f"header {header!r} holds a line break or control character; nothing was sent",
+                    provider=self.provider,
+                    plugin=self.plugin,
+                )
         started = time.perf_counter()
         try:
             async with self.session.request(

@@ -41,6 +41,7 @@ __all__ = [
     "Template",
     "VerificationCode",
     "VoiceNotification",
+    "compact_number",
     "normalize_e164",
 ]
 
@@ -74,7 +75,7 @@ def normalize_e164(value: str, *, field: str = "number") -> str:
     return compact
 
 
-def _compact_number(value: Any) -> Any:
+def compact_number(value: Any) -> Any:
     """Converter: drop the spaces, dashes, dots and parentheses people write in numbers."""
     return re.sub(r"[\s\-().]", "", value) if isinstance(value, str) else value
 
@@ -268,10 +269,10 @@ class VoiceNotification:
     VoiceNotification(to='+84912345678', ...)
     """
 
-    to: str = attrs.field(converter=_compact_number, validator=_e164)
+    to: str = attrs.field(converter=compact_number, validator=_e164)
     prompts: tuple[Prompt, ...] = attrs.field(converter=_prompts)
     caller_id: str | None = attrs.field(
-        default=None, kw_only=True, converter=_compact_number, validator=_optional_e164
+        default=None, kw_only=True, converter=compact_number, validator=_optional_e164
     )
     repeat: int = attrs.field(default=1, kw_only=True, validator=_positive_int)
     collect: DigitCollection | None = attrs.field(default=None, kw_only=True)
@@ -285,13 +286,13 @@ class VoiceNotification:
 class ClickToCall:
     """Call ``caller`` first, then bridge them to ``callee`` (a two-leg "callback" call)."""
 
-    caller: str = attrs.field(converter=_compact_number, validator=_e164)
-    callee: str = attrs.field(converter=_compact_number, validator=_e164)
+    caller: str = attrs.field(converter=compact_number, validator=_e164)
+    callee: str = attrs.field(converter=compact_number, validator=_e164)
     caller_id: str | None = attrs.field(
-        default=None, converter=_compact_number, validator=_optional_e164
+        default=None, converter=compact_number, validator=_optional_e164
     )
     callee_display: str | None = attrs.field(
-        default=None, converter=_compact_number, validator=_optional_e164
+        default=None, converter=compact_number, validator=_optional_e164
     )
     max_duration: int | None = attrs.field(default=None, validator=_positive_int)
     record: bool = False

@@ -124,6 +124,10 @@ class PluginRegistry:
         """Register a plugin module (or object) by hand, as tests do. Returns its name."""
         self.load()
         plugin_name = name or getattr(module, "__name__", None) or repr(module)
+        if self._pm.has_plugin(plugin_name):
+            raise ConfigurationError(
+                f"plugin {plugin_name!r} could not be registered: that name is already registered"
+            )
         self._unavailable.pop(plugin_name, None)
         self._register_module(module, plugin_name)
         if plugin_name in self._unavailable:

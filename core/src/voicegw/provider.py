@@ -24,6 +24,7 @@ from voicegw.models import (
     ClickToCall,
     SendReceipt,
     VoiceNotification,
+    compact_number,
     normalize_e164,
 )
 
@@ -88,7 +89,9 @@ class ProviderSettings:
     base_url: str = ""
     timeout: float = attrs.field(default=30.0, validator=_positive_number)
     rate_limit: float | None = attrs.field(default=None, validator=_positive_number)
-    caller_id: str | None = attrs.field(default=None, validator=_optional_caller_id)
+    caller_id: str | None = attrs.field(
+        default=None, converter=compact_number, validator=_optional_caller_id
+    )
 
 
 @attrs.frozen

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -101,10 +102,26 @@ SANDBOX_CODES = CodeTable(
 )
 
 
+_PRICE_RULE = 'price_per_minute must be a decimal amount ≥ 0 such as "0.01"'
+
+
 def _price(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValidationError(_PRICE_RULE)
     if isinstance(value, float):
         value = str(value)
-    return Decimal(value)
+    try:
+        price = Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        raise ValidationError(_PRICE_RULE) from None
+    if not price.is_finite() or price < 0:
+        raise ValidationError(_PRICE_RULE)
+    return price
+
+
+def _currency(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValidationError("currency must be a three-letter ISO 4217 code such as 'USD'")
 
 
 @attrs.frozen(kw_only=True)
@@ -117,7 +134,7 @@ class SandboxSettings(ProviderSettings):
 
     plugin: str = PLUGIN
     base_url: str = "sandbox:"
-    currency: str = "USD"
+    currency: str = attrs.field(default="USD", validator=_currency)
     price_per_minute: Decimal = attrs.field(default=Decimal("0.01"), converter=_price)
     emulator: str | None = None
     token: str | None = attrs.field(default=None, repr=False)

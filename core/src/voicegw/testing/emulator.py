@@ -73,11 +73,15 @@ class Fault:
     """One fault switch: catches the next ``times`` requests whose path contains ``path``."""
 
     kind: FaultKind = attrs.field(converter=FaultKind)
-    times: int = 1
-    path: str | None = None
-    status: int = 500
-    seconds: float = 60.0
-    code: str | None = None
+    times: int = attrs.field(default=1, validator=attrs.validators.instance_of(int))
+    path: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
+    status: int = attrs.field(default=500, validator=attrs.validators.instance_of(int))
+    seconds: float = attrs.field(default=60.0, validator=attrs.validators.instance_of((int, float)))
+    code: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
 
     def matches(self, path: str) -> bool:
         """True when this fault applies to a request for ``path``."""

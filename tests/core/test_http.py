@@ -34,6 +34,7 @@ from voicegw.errors import (
 from voicegw.http import (
     HttpResponse,
     ProviderHttp,
+    encode_json,
     error_for_status,
     parse_retry_after,
     translate_client_error,
@@ -119,6 +120,23 @@ async def test_request_sends_compact_json_and_reads_the_answer(
     assert result.json() == {"status": "0", "data": "ok"}
     assert result.headers["x-trace"] == "t1"  # case-insensitive
     assert result.url == base + "/voice/send?a=1"
+
+
+async def test_pre_encoded_bytes_are_sent_verbatim(
+    serve: Serve, clients: Callable[..., ProviderHttp]
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=await request.read())
+
+    app = web.Application()
+    app.router.add_post("/signed", handler)
+    http = clients(await serve(app))
+    exact = b'{ "spaced" : true }'
+    result = await http.request("POST", "/signed", body=exact)
+    assert result.body == exact
+    assert encode_json({"a": "é", "b": [1]}) == '{"a":"é","b":[1]}'.encode()
+    with pytest.raises(ValueError, match="not both"):
+        await http.request("POST", "/signed", body=exact, json_body={})
 
 
 async def test_request_without_a_body_sends_none(

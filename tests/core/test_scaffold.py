@@ -49,6 +49,7 @@ LAYOUT = {
     "src/voicegw_acme/provider.py",
     "src/voicegw_acme/settings.py",
     "src/voicegw_acme/wire.py",
+    "tests/test_calls.py",
     "tests/test_conformance.py",
     "tests/test_plugin_api.py",
     "tests/test_signing.py",
@@ -153,9 +154,9 @@ def test_markers_show_where_the_protocol_goes() -> None:
 
 def test_lines_fit_the_line_length_for_names_up_to_16_characters() -> None:
     for path, text in render_plugin("acme_voice_cloud").items():
-        if path.endswith((".py", ".toml")):
-            long = [n for n, line in enumerate(text.splitlines(), 1) if len(line) > 100]
-            assert not long, f"{path}: lines {long} are longer than 100 characters"
+        lines = without_markers(text).splitlines()
+        long = [n for n, line in enumerate(lines, 1) if len(line) > 100 and line[:1] != "|"]
+        assert not long, f"{path}: lines {long} are longer than 100 characters"
 
 
 # -- no drift ----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from voicegw.errors import (
 __all__ = [
     "HttpResponse",
     "ProviderHttp",
+    "encode_json",
     "error_for_status",
     "parse_retry_after",
     "translate_client_error",
@@ -151,6 +152,11 @@ def translate_client_error(
     return OutcomeUnknown(f"the exchange failed after sending ({name}: {exc})", **kwargs)
 
 
+def encode_json(data: Any) -> bytes:
+    """Compact UTF-8 JSON, as :meth:`ProviderHttp.request` sends ``json_body``."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class ProviderHttp:
     """One provider's HTTP client: a single ``aiohttp.ClientSession`` and its timeouts.
 
@@ -200,15 +206,22 @@ class ProviderHttp:
         *,
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
+        body: bytes | None = None,
         params: Mapping[str, str] | None = None,
         allow_redirects: bool = True,
     ) -> HttpResponse:
-        """Send one request and read the whole answer, translating every failure."""
+        """Send one request and read the whole answer, translating every failure.
+
+        ``json_body`` is encoded compactly (:func:`encode_json`); pass ``body`` instead when the
+        exact bytes matter, e.g. a provider that signs the body.
+        """
         url = self.url(path)
-        data: bytes | None = None
+        data: bytes | None = body
         if json_body is not None:
+            if body is not None:
+                raise ValueError("pass json_body or body, not both")
             try:
-                data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+                data = encode_json(json_body)
             except (TypeError, ValueError) as exc:  # the message names a type, never a value
                 raise ValidationError(
                     f"the request body cannot be sent as JSON: {exc}",

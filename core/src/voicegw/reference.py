@@ -104,7 +104,7 @@ def settings_markdown(plugin: str, registry: PluginRegistry | None = None) -> st
             default = "(empty)"
         else:
             default = f"`{field.default!r}`"
-        kind = getattr(field.type, "__name__", None) or str(field.type)
+        kind = (getattr(field.type, "__name__", None) or str(field.type)).replace("|", "\\|")
         notes = "secret: never shown" if field.repr is False else ""
         lines.append(f"| `{field.name}` | `{kind}` | {default} | {notes} |")
     return "\n".join(lines)

@@ -160,6 +160,11 @@ def test_exit_codes(error: Exception, code: int) -> None:
 def test_provider_table_is_toml() -> None:
     import tomllib
 
+    listed = provider_table("y", {"languages": ["zh", "en"], "t": {"ids": ("a",)}})
+    assert tomllib.loads(listed)["providers"]["y"] == {
+        "languages": ["zh", "en"],
+        "t": {"ids": ["a"]},
+    }
     text = provider_table(
         "x", {"plugin": "sandbox", "timeout": 1.5, "emulator": None, "n": {"a": 1}}
     )

@@ -99,6 +99,8 @@ def notification_from_row(row: Mapping[str, Any]) -> VoiceNotification:
         params = row.get("params") or ()
         if isinstance(params, str):
             params = [p for p in params.split("|") if p] if params else []
+        elif not isinstance(params, list | tuple):
+            raise ValidationError("params must be text (a|b) or a list of strings")
         prompts.append(Template(str(row["template"]), tuple(str(p) for p in params)))
     if row.get("audio"):
         prompts.append(Audio(str(row["audio"])))

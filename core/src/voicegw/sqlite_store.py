@@ -37,7 +37,7 @@ from voicegw.serialization import converter
 from voicegw.store import (
     MemoryStore,
     RecordStore,
-    event_key,
+    event_key_and_data,
     is_authoritative,
     merge_record,
     record_from_event,
@@ -225,11 +225,13 @@ def _query_bound(value: datetime | None, name: str) -> str | None:
 
 
 def _dumps(model: Any) -> str:
+    return _dumps_data(converter.unstructure(model))
+
+
+def _dumps_data(data: Any) -> str:
     # default=str: a plugin that left a non-JSON value in a raw payload must not make the
     # push unstorable (and so re-pushed forever); the value is kept as its text
-    return json.dumps(
-        converter.unstructure(model), ensure_ascii=False, separators=(",", ":"), default=str
-    )
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _loads(text: str, cls: type[T], where: str) -> T:
@@ -452,16 +454,19 @@ class SQLiteStore:
         self, connection: sqlite3.Connection, events: list[CallEvent], plugin: str
     ) -> list[bool]:
         try:
-            keys = [event_key(event) for event in events]
+            # One unstructuring per event gives both its key and its stored form.
+            keyed = [event_key_and_data(event) for event in events]
         except (TypeError, ValueError) as exc:  # a raw payload JSON cannot hold
             raise StoreError(f"an event cannot be stored: {exc}", retryable=False) from exc
         received_at = _timestamp(self.clock())
         with self._transaction(connection):
-            seen = self._stored_keys(connection, sorted(set(keys)))
+            seen = self._stored_keys(connection, sorted({key for key, _ in keyed}))
             fresh: list[bool] = []
             rows: list[tuple[Any, ...]] = []
             records: list[tuple[tuple[str, str], CallRecord, bool]] = []
-            for event, key in zip(events, keys, strict=True):
+            # records whose unstructured form the event already holds: id → (record, data)
+            known: dict[int, tuple[CallRecord, Any]] = {}
+            for event, (key, data) in zip(events, keyed, strict=True):
                 if key in seen:
                     fresh.append(False)
                     continue
@@ -476,7 +481,7 @@ class SQLiteStore:
                         event.kind.value,
                         _timestamp(event.at),
                         received_at,
-                        _dumps(event),
+                        _dumps_data(data),
                     )
                 )
                 # keyed by the event, like MemoryStore: the event names the call it is about
@@ -484,8 +489,10 @@ class SQLiteStore:
                 if implied is not None:  # None: the event is not about a call
                     record_key = (event.provider, event.call_id)
                     records.append((record_key, implied, is_authoritative(event)))
+                    if implied is event.record:
+                        known[id(implied)] = (implied, data["record"])
             connection.executemany(_INSERT_EVENT, rows)
-            self._merge(connection, records, received_at)
+            self._merge(connection, records, received_at, known)
         return fresh
 
     @staticmethod
@@ -502,14 +509,27 @@ class SQLiteStore:
         connection: sqlite3.Connection,
         records: Sequence[tuple[tuple[str, str], CallRecord, bool]],
         updated_at: str | None,
+        known: dict[int, tuple[CallRecord, Any]] | None = None,
     ) -> None:
-        """Merge ``records`` in order into what is stored; write the records that changed."""
+        """Merge ``records`` in order into what is stored; write the records that changed.
+
+        ``known`` holds records already unstructured (by ``id``), so a merged record that is
+        one of them is not unstructured again.
+        """
         if not records:
             return
         stored = self._load_records(connection, {key for key, _, _ in records})
         merged = dict(stored)
         for key, record, authoritative in records:
             merged[key] = merge_record(merged.get(key), record, authoritative=authoritative)
+        known = known or {}
+
+        def text(record: CallRecord) -> str:
+            held = known.get(id(record))
+            if held is not None and held[0] is record:
+                return _dumps_data(held[1])
+            return _dumps(record)
+
         connection.executemany(
             _UPSERT_RECORD,
             [
@@ -522,7 +542,7 @@ class SQLiteStore:
                     int(record.status.is_final),
                     _timestamp(record.submitted_at),
                     updated_at,
-                    _dumps(record),
+                    text(record),
                 )
                 for (provider, call_id), record in merged.items()
                 if stored.get((provider, call_id)) != record

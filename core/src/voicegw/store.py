@@ -23,6 +23,7 @@ __all__ = [
     "MemoryStore",
     "RecordStore",
     "event_key",
+    "event_key_and_data",
     "is_authoritative",
     "merge_record",
     "record_from_event",
@@ -45,16 +46,29 @@ def event_key(event: CallEvent) -> str:
     It covers everything the event says, so a re-delivered push is a duplicate while an event
     that adds anything (a record that now carries its cost) is new.
     """
-    record = event.record
-    bare = attrs.evolve(
-        event, raw={}, record=None if record is None else attrs.evolve(record, raw={})
-    )
-    data = converter.unstructure(bare)
+    return event_key_and_data(event)[0]
+
+
+def event_key_and_data(event: CallEvent) -> tuple[str, dict[str, Any]]:
+    """:func:`event_key` and ``converter.unstructure(event)``, from one unstructuring.
+
+    The key is the SHA-256 of the event as JSON (sorted keys) with its raw payloads set
+    apart: ``raw`` and ``record.raw`` as the provider sent them (anything JSON cannot hold as
+    its ``repr``), every other field as the converter writes it. Stores use the data as the
+    event's stored form, so the event is unstructured once per write instead of twice.
+    """
+    data = converter.unstructure(event)
+    keyed = dict(data)
     # raw payloads are the provider's JSON, but keep the key total for anything a parser left
-    data["raw"] = event.raw
-    data["record_raw"] = None if record is None else record.raw
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()
+    keyed["raw"] = event.raw
+    record = event.record
+    if record is None:
+        keyed["record_raw"] = None
+    else:
+        keyed["record"] = {**data["record"], "raw": {}}
+        keyed["record_raw"] = record.raw
+    text = json.dumps(keyed, sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest(), data
 
 
 def record_from_event(event: CallEvent, plugin: str) -> CallRecord | None:

@@ -61,6 +61,7 @@ _STATUS_EVENTS: dict[str, EventKind] = {
 }
 
 _INTEGER = re.compile(r"^-?[0-9]{1,30}$")
+_PUSH_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -87,6 +88,13 @@ def parse_time(value: Any, field: str) -> datetime | None:
         return None
     if isinstance(value, str):
         text = value.strip()
+        if _PUSH_TIME.fullmatch(text):
+            # The documented form, read without strptime (which costs ~20x as much, 9 times
+            # per CDR); an impossible date falls through to strptime, which refuses it too.
+            try:
+                return datetime.fromisoformat(text).replace(tzinfo=UTC)
+            except ValueError:
+                pass
         for fmt in _TIME_FORMATS:
             try:
                 return datetime.strptime(text, fmt).replace(tzinfo=UTC)

@@ -7,7 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voicegw import (
     Attempt,
@@ -508,3 +511,35 @@ def test_utcnow_is_aware_utc() -> None:
     now = utcnow()
     assert now.tzinfo is UTC
     assert abs((datetime.now(UTC) - now).total_seconds()) < 5
+
+
+def test_a_trunk_zero_after_the_country_code_is_dropped() -> None:
+    assert normalize_e164("+44 (0)20 7946 0018") == "+442079460018"
+    assert normalize_e164("+33 0575953007") == "+33575953007"
+
+
+def test_an_italian_leading_zero_is_part_of_the_number() -> None:
+    assert normalize_e164("+39 06 6982 1234") == "+390669821234"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    code=st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+    national=st.text(alphabet="0123456789", min_size=4, max_size=13),
+)
+def test_e164_acceptance_matches_the_phonenumbers_parser(code: int, national: str) -> None:
+    number = f"+{code}{national}"
+    if not 8 <= len(number) <= 16:
+        return
+    try:
+        parsed = phonenumbers.parse(number, None)
+        expected = phonenumbers.is_possible_number(parsed)
+    except phonenumbers.NumberParseException:
+        expected = False
+    try:
+        normalized = normalize_e164(number)
+    except ValidationError:
+        assert not expected
+    else:
+        assert expected
+        assert phonenumbers.parse(normalized, None) == parsed

@@ -198,9 +198,8 @@ class VoiceGateway:
             )
         needed = required_capabilities(notification)
         receipt = await self._route_call(
-            self._route(provider), needed, lambda p: p.send(notification)
+            self._route(provider), needed, lambda p: p.send(notification), notification.reference
         )
-        receipt = attrs.evolve(receipt, reference=receipt.reference or notification.reference)
         await self._remember(receipt, notification.to)
         return receipt
 
@@ -226,8 +225,8 @@ class VoiceGateway:
             self._route(provider),
             frozenset({Capability.CLICK_TO_CALL}),
             lambda p: p.connect(request),
+            request.reference,
         )
-        receipt = attrs.evolve(receipt, reference=receipt.reference or request.reference)
         await self._remember(receipt, request.callee)
         return receipt
 
@@ -253,6 +252,7 @@ class VoiceGateway:
         route: tuple[str, ...],
         needed: frozenset[Capability],
         call: Callable[[VoiceProvider], Awaitable[SendReceipt]],
+        reference: str | None,
     ) -> SendReceipt:
         settings = self.config.gateway
         budget = settings.retries
@@ -302,7 +302,11 @@ class VoiceGateway:
                             duration=self._clock() - started,
                         )
                     )
-                    return attrs.evolve(receipt, attempts=tuple(attempts))
+                    return attrs.evolve(
+                        receipt,
+                        attempts=tuple(attempts),
+                        reference=receipt.reference or reference,
+                    )
                 attempts.append(_attempt(name, provider.plugin, error, self._clock() - started))
                 last_error = error
                 if error.call_placed is not False:

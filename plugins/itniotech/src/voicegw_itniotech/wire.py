@@ -472,10 +472,14 @@ def _options(options: Mapping[str, Any], *, group: bool) -> dict[str, Any]:
     return fields
 
 
+_NON_DIGITS = re.compile(r"[^0-9]")
+
+
 def _digits_of(number: str | None) -> str | None:
+    """ITNIO's number form: an E.164 number without its ``+``."""
     if number is None:
         return None
-    return "".join(ch for ch in number if ch.isdigit())
+    return number.removeprefix("+") if number[1:].isdigit() else _NON_DIGITS.sub("", number)
 
 
 def itnio_language(tag: str, overrides: Mapping[str, str] | None = None) -> str | None:

@@ -144,8 +144,14 @@ async def test_duplicate_references_in_one_file_are_sent_once(
 ) -> None:
     source = tmp_path / "dupes.csv"
     source.write_text("to,text,reference\n+8613800000100,a,same\n+8613800000101,b,same\n")
-    summary = await run_bulk(gateway, source, tmp_path / "r.jsonl")
+    journal = tmp_path / "r.jsonl"
+    summary = await run_bulk(gateway, source, journal)
     assert (summary.accepted, summary.skipped) == (1, 1)
+    assert len(emulator.placed) == 1
+    assert {"row": 2, "duplicate_of": "same", "state": "duplicate"} in states(journal)
+    assert read_journal(journal) == {"same": "accepted"}  # the duplicate line changes nothing
+    again = await run_bulk(gateway, source, journal)
+    assert again.accepted == 0
     assert len(emulator.placed) == 1
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import json
 import os
 import time
@@ -41,6 +42,11 @@ UNKNOWN = "unknown"
 INVALID = "invalid"
 SKIPPED = "skipped"
 INTERRUPTED = "interrupted"
+DUPLICATE = "duplicate"
+
+
+def _digest(reference: str) -> int:
+    return int.from_bytes(hashlib.blake2b(reference.encode(), digest_size=8).digest(), "big")
 
 
 @attrs.define
@@ -202,7 +208,9 @@ async def run_bulk(
     journal = _Journal(Path(results))
     meter = _Progress(progress)
     queue: asyncio.Queue[tuple[int, dict[str, Any]] | None] = asyncio.Queue(concurrency * 2)
-    seen: set[str] = set()
+    # Digests, not the references: memory stays flat over long campaigns (8 bytes of
+    # BLAKE2b each). A duplicate is journaled, so even a digest collision is visible.
+    seen: set[int] = set()
 
     async def worker() -> None:
         while (item := await queue.get()) is not None:
@@ -260,8 +268,16 @@ async def run_bulk(
             number += 1
             reference = str(row.get("reference") or "")
             previous = states.get(reference) if reference else None
-            if reference and (reference in seen or previous in (ACCEPTED, UNKNOWN)):
+            digest = _digest(reference) if reference else 0
+            if reference and previous in (ACCEPTED, UNKNOWN):
                 summary.skipped += 1
+                continue
+            if reference and digest in seen:
+                summary.skipped += 1
+                # no "reference" key: this line must not change the reference's own state
+                journal.write(
+                    {"row": number, "duplicate_of": reference, "state": DUPLICATE}, durable=False
+                )
                 continue
             if previous in (PENDING, INTERRUPTED) and not retry_interrupted:
                 summary.interrupted += 1
@@ -271,7 +287,7 @@ async def run_bulk(
                 )
                 continue
             if reference:
-                seen.add(reference)
+                seen.add(digest)
             await queue.put((number, row))
         for _ in workers:
             await queue.put(None)

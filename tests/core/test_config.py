@@ -521,3 +521,19 @@ def test_interpolate_error_paths() -> None:
 def test_escaped_reference_reaches_the_settings(registry: PluginRegistry) -> None:
     config = load({"providers": {"a": secretive(api_key="$${KEEP}")}}, registry)
     assert config.providers["a"].api_key == "${KEEP}"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", [None, True, 1.5, ["x"]])
+def test_a_text_setting_refuses_what_is_not_text(registry: PluginRegistry, value: Any) -> None:
+    settings = {"plugin": "sandbox", "currency": value}
+    message = config_error({"providers": {"a": settings}}, registry)
+    assert message == "providers.a.currency: expected str"
+
+
+def test_a_text_setting_takes_a_whole_number_written_without_quotes(
+    registry: PluginRegistry,
+) -> None:
+    config = load_config(
+        {"providers": {"a": {"plugin": "sandbox", "token": 1234}}}, registry=registry
+    )
+    assert config.providers["a"].token == "1234"  # type: ignore[attr-defined]

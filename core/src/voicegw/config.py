@@ -125,6 +125,16 @@ def _number(value: Any, kind: type[Any]) -> Any:
     return kind(value)
 
 
+def _text(value: Any, _: type[Any]) -> str:
+    """Text settings: strings, or whole numbers written without quotes; never None or a bool."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError("expected str")
+
+
+_converter.register_structure_hook(str, _text)
 _converter.register_structure_hook(int, _number)
 _converter.register_structure_hook(float, _number)
 

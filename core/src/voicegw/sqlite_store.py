@@ -41,6 +41,7 @@ from voicegw.store import (
     is_authoritative,
     merge_record,
     record_from_event,
+    record_from_receipt,
 )
 
 __all__ = [
@@ -424,16 +425,7 @@ class SQLiteStore:
 
     async def save_receipt(self, receipt: SendReceipt, *, to: str | None = None) -> None:
         """Remember an accepted call as a queued record (merged with anything already known)."""
-        record = CallRecord(
-            call_id=receipt.call_id,
-            provider=receipt.provider,
-            plugin=receipt.plugin,
-            to=to,
-            status=CallStatus.QUEUED,
-            submitted_at=receipt.accepted_at,
-            reference=receipt.reference,
-        )
-        await self._run(self._save_records, [record])
+        await self._run(self._save_records, [record_from_receipt(receipt, to)])
 
     def _save_records(self, connection: sqlite3.Connection, records: list[CallRecord]) -> None:
         with self._transaction(connection):

@@ -27,6 +27,7 @@ __all__ = [
     "is_authoritative",
     "merge_record",
     "record_from_event",
+    "record_from_receipt",
 ]
 
 _STATUS_FOR_EVENT = {
@@ -97,6 +98,19 @@ def record_from_event(event: CallEvent, plugin: str) -> CallRecord | None:
         status=status,
         reference=event.reference,
         **fields,
+    )
+
+
+def record_from_receipt(receipt: SendReceipt, to: str | None = None) -> CallRecord:
+    """The queued record an accepted call starts as."""
+    return CallRecord(
+        call_id=receipt.call_id,
+        provider=receipt.provider,
+        plugin=receipt.plugin,
+        to=to,
+        status=CallStatus.QUEUED,
+        submitted_at=receipt.accepted_at,
+        reference=receipt.reference,
     )
 
 
@@ -213,15 +227,7 @@ class MemoryStore:
         return None
 
     async def save_receipt(self, receipt: SendReceipt, *, to: str | None = None) -> None:
-        record = CallRecord(
-            call_id=receipt.call_id,
-            provider=receipt.provider,
-            plugin=receipt.plugin,
-            to=to,
-            status=CallStatus.QUEUED,
-            submitted_at=receipt.accepted_at,
-            reference=receipt.reference,
-        )
+        record = record_from_receipt(receipt, to)
         key = (receipt.provider, receipt.call_id)
         self.records[key] = merge_record(self.records.get(key), record)
 

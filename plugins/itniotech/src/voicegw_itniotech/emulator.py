@@ -363,6 +363,13 @@ class ItnioEmulator(Emulator):
             return _refusal("-15")
         return None
 
+    async def _authorized_body(self, request: web.Request) -> dict[str, Any] | web.Response:
+        """The JSON body of a request that passes the header checks, or the refusal."""
+        refused = self._refuse_unauthorized(request)
+        if refused is not None:
+            return refused
+        return await self._json(request)
+
     async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
         try:
             data = json.loads(await request.read())
@@ -385,10 +392,7 @@ class ItnioEmulator(Emulator):
     # -- endpoints --------------------------------------------------------------------------
 
     async def _send_code(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refuse_unauthorized(request)
-        if refused is not None:
-            return refused
-        body = await self._json(request)
+        body = await self._authorized_body(request)
         if isinstance(body, web.Response):
             return body
         problems = send_code_problems(body, languages=SEED_LANGUAGE_CODES | NEWER_LANGUAGE_CODES)
@@ -409,10 +413,7 @@ class ItnioEmulator(Emulator):
         return _success(call.voice_id)
 
     async def _send_group(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refuse_unauthorized(request)
-        if refused is not None:
-            return refused
-        body = await self._json(request)
+        body = await self._authorized_body(request)
         if isinstance(body, web.Response):
             return body
         problems = send_group_problems(body) + self._app_problems(body)
@@ -484,10 +485,7 @@ class ItnioEmulator(Emulator):
         return _success(None if call is None else self._wire(call, push=False))
 
     async def _record_group_query(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refuse_unauthorized(request)
-        if refused is not None:
-            return refused
-        body = await self._json(request)
+        body = await self._authorized_body(request)
         if isinstance(body, web.Response):
             return body
         paging = _paging(body)
@@ -538,10 +536,7 @@ class ItnioEmulator(Emulator):
         return start, end
 
     async def _file_upload(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refuse_unauthorized(request)
-        if refused is not None:
-            return refused
-        body = await self._json(request)
+        body = await self._authorized_body(request)
         if isinstance(body, web.Response):
             return body
         problems = upload_problems(body)
@@ -562,10 +557,7 @@ class ItnioEmulator(Emulator):
         return _success(file_id)
 
     async def _file_query(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refuse_unauthorized(request)
-        if refused is not None:
-            return refused
-        body = await self._json(request)
+        body = await self._authorized_body(request)
         if isinstance(body, web.Response):
             return body
         paging = _paging(body)

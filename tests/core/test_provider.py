@@ -13,6 +13,7 @@ from voicegw import (
     BaseProvider,
     Capability,
     ClickToCall,
+    HttpProvider,
     ProviderPlugin,
     ProviderSettings,
     Speech,
@@ -204,3 +205,38 @@ def test_provider_plugin_factory_builds_a_provider() -> None:
     provider = spec.factory("primary", ProviderSettings(plugin="minimal"))
     assert provider.name == "primary"
     assert provider.capabilities == spec.capabilities
+
+
+def test_local_names_the_provider_on_the_error_a_step_raises() -> None:
+    provider = BaseProvider("p1", ProviderSettings(plugin="minimal"))
+
+    def step(value: int) -> int:
+        if value < 0:
+            raise ValidationError("value must be ≥ 0")
+        return value * 2
+
+    assert provider.local(step, 4) == 8
+    with pytest.raises(ValidationError) as caught:
+        provider.local(step, -1)
+    assert (caught.value.provider, caught.value.plugin) == ("p1", "minimal")
+
+
+async def test_an_http_provider_owns_its_session_and_closes_it() -> None:
+    settings = ProviderSettings(plugin="minimal", base_url="http://127.0.0.1:9/api/", timeout=2.5)
+    provider = HttpProvider("p1", settings)
+    assert provider.http.url("calls") == "http://127.0.0.1:9/api/calls"
+    assert provider.http.timeout.total == 2.5
+    assert (provider.http.provider, provider.http.plugin) == ("p1", "minimal")
+    session = provider.http.session
+    await provider.aclose()
+    assert session.closed
+
+
+async def test_an_http_provider_leaves_a_shared_session_open() -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as shared:
+        provider = HttpProvider("p1", ProviderSettings(plugin="minimal"), session=shared)
+        assert provider.http.session is shared
+        await provider.aclose()
+        assert not shared.closed

@@ -23,6 +23,7 @@ TESTED_IN: dict[str, str] = {
     "AudioUpload": "test_models",
     "AuthenticationError": "test_errors",
     "BaseProvider": "test_provider",
+    "HttpProvider": "test_provider",
     "CallEvent": "test_models",
     "CallRecord": "test_models",
     "CallStatus": "test_models",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
+import aiohttp
 import attrs
 
-from voicegw.errors import UnsupportedFeature, ValidationError
+from voicegw.errors import UnsupportedFeature, ValidationError, VoiceError
+from voicegw.http import ProviderHttp
 from voicegw.models import (
     AudioFile,
     AudioUpload,
@@ -36,6 +38,7 @@ __all__ = [
     "PLUGIN_API_VERSION",
     "BaseProvider",
     "Capability",
+    "HttpProvider",
     "ProviderPlugin",
     "ProviderSettings",
     "VoiceProvider",
@@ -45,6 +48,8 @@ __all__ = [
 #: The plugin API this core speaks. A plugin declares the version it was written for; one
 #: with a different major version is refused at load time (listed as unavailable).
 PLUGIN_API_VERSION = 1
+
+T = TypeVar("T")
 
 
 class Capability(enum.StrEnum):
@@ -175,6 +180,15 @@ class BaseProvider:
             f"{self.plugin} cannot {what}", provider=self.name, plugin=self.plugin
         )
 
+    def local(self, step: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a pure pipeline step (validate, build the wire request), naming this provider
+        on the ``VoiceError`` it raises."""
+        try:
+            return step(*args, **kwargs)
+        except VoiceError as exc:
+            exc.with_context(provider=self.name, plugin=self.plugin)
+            raise
+
     def require(self, capability: Capability, what: str | None = None) -> None:
         """Raise ``UnsupportedFeature`` unless the provider has ``capability``."""
         if capability not in self.capabilities:
@@ -214,6 +228,34 @@ class BaseProvider:
 
 def _capability_set(values: Iterable[Capability | str]) -> frozenset[Capability]:
     return frozenset(Capability(value) for value in values)
+
+
+class HttpProvider(BaseProvider):
+    """A provider that speaks HTTP: owns one :class:`~voicegw.http.ProviderHttp` built from its
+    settings (``base_url``, ``timeout``) and closes it in :meth:`aclose`.
+
+    Pass ``session`` to share an ``aiohttp.ClientSession`` (it is then not closed here).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: ProviderSettings,
+        *,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        super().__init__(name, settings)
+        self.http = ProviderHttp(
+            provider=name,
+            plugin=self.plugin,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            session=session,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (if this provider created it)."""
+        await self.http.aclose()
 
 
 ProviderFactory = Callable[[str, Any], VoiceProvider]

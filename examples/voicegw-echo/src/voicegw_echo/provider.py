@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from voicegw.errors import AuthenticationError, InvalidRequest, VoiceError
-from voicegw.http import HttpResponse, ProviderHttp, error_for_status, parse_retry_after
+from voicegw.errors import AuthenticationError, InvalidRequest
+from voicegw.http import HttpResponse, error_for_status, parse_retry_after
 from voicegw.models import CallEvent, CallRecord, SendReceipt, VoiceNotification, utcnow
-from voicegw.provider import BaseProvider, Capability
+from voicegw.provider import Capability, HttpProvider
 
 from voicegw_echo.auth import PUSH_SIGNATURE_HEADER, push_signature_valid, sign_request
 from voicegw_echo.codes import API_CODES, REQUEST_EXPIRED
@@ -54,7 +53,7 @@ CAPABILITIES = frozenset(
 )
 
 
-class EchoProvider(BaseProvider):
+class EchoProvider(HttpProvider):
     """The echo voice API.
 
     ``clock`` (POSIX seconds) stamps each request's signature; tests pass a fixed one.
@@ -72,22 +71,15 @@ class EchoProvider(BaseProvider):
         clock: Callable[[], float] = time.time,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        super().__init__(name, settings)
+        super().__init__(name, settings, session=session)
         self.echo = settings
         self._clock = clock
-        self.http = ProviderHttp(
-            provider=name,
-            plugin=PLUGIN,
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            session=session,
-        )
 
     # -- the pipeline ----------------------------------------------------------------------
 
     async def send(self, notification: VoiceNotification) -> SendReceipt:
         """Place one call (``POST /v1/calls``)."""
-        request = self._local(build_call, notification, self.echo)
+        request = self.local(build_call, notification, self.echo)
         response = await self._exchange(request)
         accepted = call_id_from(response.body)
         if accepted is None:
@@ -104,7 +96,7 @@ class EchoProvider(BaseProvider):
 
     async def get_record(self, call_id: str) -> CallRecord:
         """The API's record of one call (``GET /v1/calls/{id}``)."""
-        path = self._local(call_path, call_id)
+        path = self.local(call_path, call_id)
         response = await self._exchange(WireRequest("GET", path))
         try:
             return record_from_wire(decode(response.body), provider=self.name)
@@ -113,7 +105,7 @@ class EchoProvider(BaseProvider):
 
     async def hangup(self, call_id: str) -> None:
         """End a call in progress (``POST /v1/calls/{id}/hangup``)."""
-        path = self._local(call_path, call_id, "hangup")
+        path = self.local(call_path, call_id, "hangup")
         await self._exchange(WireRequest("POST", path))
 
     def parse_webhook(
@@ -131,22 +123,10 @@ class EchoProvider(BaseProvider):
             raise AuthenticationError(
                 "push signature does not match", provider=self.name, plugin=self.plugin
             )
-        events: list[CallEvent] = self._local(events_from_push, body, provider=self.name)
+        events: list[CallEvent] = self.local(events_from_push, body, provider=self.name)
         return events
 
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.http.aclose()
-
     # -- steps -----------------------------------------------------------------------------
-
-    def _local(self, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a pure step, naming this provider on the ``VoiceError`` it raises."""
-        try:
-            return step(*args, **kwargs)
-        except VoiceError as exc:
-            exc.with_context(provider=self.name, plugin=self.plugin)
-            raise
 
     def _headers(self, request: WireRequest, body: bytes) -> dict[str, str]:
         """Fresh authentication headers: a new timestamp and signature for every attempt."""

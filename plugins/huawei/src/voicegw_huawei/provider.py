@@ -26,7 +26,7 @@ from voicegw.errors import (
     ValidationError,
     VoiceError,
 )
-from voicegw.http import HttpResponse, ProviderHttp, error_for_status, parse_retry_after
+from voicegw.http import HttpResponse, error_for_status, parse_retry_after
 from voicegw.models import (
     AudioFile,
     AudioUpload,
@@ -38,7 +38,7 @@ from voicegw.models import (
     VoiceNotification,
     utcnow,
 )
-from voicegw.provider import BaseProvider, Capability, WebhookReply
+from voicegw.provider import Capability, HttpProvider, WebhookReply
 from voicegw_huawei import auth, wire
 from voicegw_huawei.aicc import REVIEW_ACK, REVIEW_NACK, AiccClient, parse_review
 from voicegw_huawei.codes import API_CODES, REQUEST_EXPIRED, SUCCESS
@@ -99,7 +99,7 @@ def _push_variants(mode: str) -> tuple[str, ...]:
     return (mode,)
 
 
-class HuaweiProvider(BaseProvider):
+class HuaweiProvider(HttpProvider):
     """Huawei Cloud Voice Call behind the voicegw provider contract.
 
     ``clock`` and ``nonce`` exist for tests (exact wire assertions); leave them alone.
@@ -118,16 +118,9 @@ class HuaweiProvider(BaseProvider):
         nonce: Callable[[], str] = auth.new_nonce,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        super().__init__(name, settings)
+        super().__init__(name, settings, session=session)
         self.huawei = settings
         self.capabilities = capabilities_for(settings)
-        self.http = ProviderHttp(
-            provider=name,
-            plugin=PLUGIN,
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            session=session,
-        )
         self._clock = clock
         self._nonce = nonce
         self._call_apps: collections.OrderedDict[str, ProductApp] = collections.OrderedDict()
@@ -147,11 +140,11 @@ class HuaweiProvider(BaseProvider):
         """Place a voice notification (``callnotify``) or a verification code (``callVerify``)."""
         if wire.is_verification(notification):
             app = self.huawei.app_for("verification")
-            body = self._checked(lambda: wire.verify_body(notification, self.huawei, app))
+            body = self.local(lambda: wire.verify_body(notification, self.huawei, app))
             path = wire.VERIFY_PATH
         else:
             app = self.huawei.app_for("notification")
-            body = self._checked(lambda: wire.notify_body(notification, self.huawei, app))
+            body = self.local(lambda: wire.notify_body(notification, self.huawei, app))
             path = wire.NOTIFY_PATH
         data = await self._post(path, body, app, session=True)
         return self._receipt(data, app, notification.reference)
@@ -159,13 +152,13 @@ class HuaweiProvider(BaseProvider):
     async def connect(self, request: ClickToCall) -> SendReceipt:
         """Place a click-to-call (``click2Call``): ring ``caller``, then bridge to ``callee``."""
         app = self.huawei.app_for("click_to_call")
-        body = self._checked(lambda: wire.click2call_body(request, self.huawei, app))
+        body = self.local(lambda: wire.click2call_body(request, self.huawei, app))
         data = await self._post(wire.CALLBACK_PATH, body, app, session=True)
         return self._receipt(data, app, request.reference)
 
     async def hangup(self, call_id: str) -> None:
         """Stop a call in progress (``callStop``), signed by the app that placed it."""
-        body = self._checked(lambda: wire.stop_body(call_id))
+        body = self.local(lambda: wire.stop_body(call_id))
         app = self._call_apps.get(call_id) or self.huawei.main_app()
         await self._post(wire.STOP_PATH, body, app, session=False)
 
@@ -228,13 +221,6 @@ class HuaweiProvider(BaseProvider):
 
     def _context(self, error: VoiceError) -> VoiceError:
         return error.with_context(provider=self.name, plugin=self.plugin)
-
-    def _checked(self, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run a pure body builder, giving its ``ValidationError`` this provider's name."""
-        try:
-            return build()
-        except VoiceError as error:
-            raise self._context(error) from None
 
     def _url(self, app: ProductApp, path: str) -> str:
         return (app.base_url or self.huawei.base_url).rstrip("/") + path
@@ -368,6 +354,6 @@ class HuaweiProvider(BaseProvider):
         return WebhookReply(503, b"not stored, please retry")
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await super().aclose()
         if self.aicc is not None:
             await self.aicc.aclose()

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 
 from voicegw.errors import AuthenticationError, InvalidRequest, NotFound, VoiceError
-from voicegw.http import HttpResponse, ProviderHttp, error_for_status
+from voicegw.http import HttpResponse, error_for_status
 from voicegw.models import (
     AudioFile,
     AudioStatus,
@@ -38,7 +38,7 @@ from voicegw.models import (
     VoiceNotification,
     utcnow,
 )
-from voicegw.provider import BaseProvider, Capability, WebhookReply
+from voicegw.provider import Capability, HttpProvider, WebhookReply
 from voicegw_itniotech.auth import sign_headers
 from voicegw_itniotech.codes import API_CODES, TIMESTAMP_EXPIRED
 from voicegw_itniotech.settings import PLUGIN, ItniotechSettings
@@ -86,7 +86,7 @@ _NOT_STORED = WebhookReply(
 )
 
 
-class ItniotechProvider(BaseProvider):
+class ItniotechProvider(HttpProvider):
     """ITNIO Tech's voice API (``https://api.itniotech.com``).
 
     ``clock`` (POSIX seconds) stamps each request's ``Timestamp``; tests pass a fixed one.
@@ -104,22 +104,15 @@ class ItniotechProvider(BaseProvider):
         clock: Callable[[], float] = time.time,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        super().__init__(name, settings)
+        super().__init__(name, settings, session=session)
         self.itnio = settings
         self._clock = clock
-        self.http = ProviderHttp(
-            provider=name,
-            plugin=PLUGIN,
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            session=session,
-        )
 
     # -- the pipeline ----------------------------------------------------------------------
 
     async def send(self, notification: VoiceNotification) -> SendReceipt:
         """Place one call: ``sendCode`` for speech, ``sendGroup`` for one audio file."""
-        request = self._local(build_send, notification, self.itnio)
+        request = self.local(build_send, notification, self.itnio)
         envelope, response = await self._exchange(request)
         call_id = self._call_id(request, envelope, response)
         return SendReceipt(
@@ -133,7 +126,7 @@ class ItniotechProvider(BaseProvider):
 
     async def get_record(self, call_id: str) -> CallRecord:
         """The platform's record of one call (``GET /voice/recordGroup/{voiceId}``)."""
-        path = self._local(record_path, call_id)
+        path = self.local(record_path, call_id)
         envelope, response = await self._exchange(WireRequest("GET", path))
         if envelope.data in (None, "", {}):
             raise NotFound(
@@ -153,7 +146,7 @@ class ItniotechProvider(BaseProvider):
         Ranges longer than 31 days are queried in 31-day windows; a record seen twice (at a
         window's edge) is yielded once. The platform keeps two months of records.
         """
-        windows = self._local(query_windows, start, end)
+        windows = self.local(query_windows, start, end)
         seen: set[str] = set()
         for low, high in windows:
             current = 1
@@ -178,7 +171,7 @@ class ItniotechProvider(BaseProvider):
 
         ITNIO documents no review of uploaded audio, so the file is usable at once (approved).
         """
-        request = self._local(build_file_upload, upload, max_bytes=self.itnio.max_upload_bytes)
+        request = self.local(build_file_upload, upload, max_bytes=self.itnio.max_upload_bytes)
         envelope, response = await self._exchange(request)
         file_id = _opaque_id(envelope.data)
         if file_id is None:
@@ -222,19 +215,7 @@ class ItniotechProvider(BaseProvider):
         """200 with a small JSON body when stored; 503 otherwise, so the platform re-pushes."""
         return _ACCEPTED if accepted else _NOT_STORED
 
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.http.aclose()
-
     # -- steps -----------------------------------------------------------------------------
-
-    def _local(self, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a pure step, naming this provider on the ``ValidationError`` it raises."""
-        try:
-            return step(*args, **kwargs)
-        except VoiceError as exc:
-            exc.with_context(provider=self.name, plugin=self.plugin)
-            raise
 
     def _headers(self) -> dict[str, str]:
         """Fresh headers: a new timestamp and signature for every request, never reused."""

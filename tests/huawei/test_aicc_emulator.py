@@ -87,7 +87,7 @@ class ReviewReceiver:
         self.bodies.append(body)
         self.arrived.set()
         try:
-            parse_review(request.headers, body, str(request.url), "hw")
+            parse_review(body, "hw")
             stored = self.accept(len(self.bodies))
         except VoiceError:
             stored = False
@@ -157,7 +157,7 @@ async def test_upload_returns_pending_and_the_review_approves_it(
     assert held.name == "Greeting"
     await emulator.drain()
     assert emulator.is_approved(audio.file_id)
-    [event] = parse_review({}, receiver.bodies[-1], receiver.url, "hw")
+    [event] = parse_review(receiver.bodies[-1], "hw")
     assert event.kind is EventKind.AUDIO_REVIEWED
     assert event.call_id == audio.file_id
     assert event.audio is not None
@@ -175,7 +175,7 @@ async def test_a_file_named_reject_is_rejected_with_a_comment(
         await client.aclose()
     await emulator.drain()
     assert not emulator.is_approved(audio.file_id)
-    [event] = parse_review({}, receiver.bodies[-1], receiver.url, "hw")
+    [event] = parse_review(receiver.bodies[-1], "hw")
     assert event.audio is not None
     assert event.audio.status is AudioStatus.REJECTED
     assert event.audio.comment

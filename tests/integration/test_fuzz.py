@@ -464,9 +464,9 @@ def test_huawei_aicc_answers(response: HttpResponse) -> None:
 
 
 @FUZZ
-@given(bodies(HW_REVIEW, {**HW_REVIEW, "status": "3"}), st.text(max_size=30))
-def test_huawei_review_pushes(body: bytes, url: str) -> None:
-    must_be_model_or_voice_error(lambda: parse_review({}, body, url, "hw"), CallEvent)
+@given(bodies(HW_REVIEW, {**HW_REVIEW, "status": "3"}))
+def test_huawei_review_pushes(body: bytes) -> None:
+    must_be_model_or_voice_error(lambda: parse_review(body, "hw"), CallEvent)
 
 
 @FUZZ

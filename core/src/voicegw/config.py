@@ -51,6 +51,14 @@ def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: floa
         raise ValueError(f"{attribute.name} must be ≥ 0")
 
 
+def _one_of(*choices: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+        if value not in choices:
+            raise ValueError(f"{attribute.name} must be one of: {', '.join(choices)}")
+
+    return check
+
+
 def _route(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise ValueError('route must be a list of provider names, e.g. ["primary", "backup"]')
@@ -91,13 +99,20 @@ class WebhookSettings:
     """``[webhooks]``: the push receiver.
 
     ``public_url`` is the address providers reach the receiver at (behind your TLS proxy);
-    pushes are verified against it plus the route path.
+    pushes are verified against it plus the route path. ``ingest`` chooses when a push is
+    parsed: after it is stored and acknowledged (``queued``) or before (``inline``).
     """
 
     public_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     max_body: int = attrs.field(default=1 << 20, validator=_non_negative)
+    #: ``queued``: a verified push is stored as received and acknowledged, then read into
+    #: events in the background (a push that cannot be read is kept aside, not refused).
+    #: ``inline``: read and stored before it is acknowledged (an unreadable push gets 400).
+    ingest: str = attrs.field(default="queued", validator=_one_of("queued", "inline"))
+    #: Seconds a queued push may wait for the receiver to fall quiet before it is read anyway.
+    max_defer: float = attrs.field(default=2.0, validator=_non_negative)
 
 
 @attrs.frozen(kw_only=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 import aiohttp
 import attrs
@@ -41,8 +41,10 @@ __all__ = [
     "HttpProvider",
     "ProviderPlugin",
     "ProviderSettings",
+    "SplitWebhooks",
     "VoiceProvider",
     "WebhookReply",
+    "splits_webhooks",
 ]
 
 #: The plugin API this core speaks. A plugin declares the version it was written for; one
@@ -212,10 +214,30 @@ class BaseProvider:
     async def upload_audio(self, upload: AudioUpload) -> AudioFile:
         raise self.unsupported("hold uploaded audio")
 
+    def verify_webhook(self, kind: str, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        """Check that a push is genuine — its signature or token — without parsing it.
+
+        Raises ``AuthenticationError`` (or ``PermissionDenied``) for a forged or unsigned
+        push and ``UnsupportedFeature`` for a kind this provider does not send. A provider
+        that overrides this *and* :meth:`read_webhook` gets store-first ingestion: the
+        receiver stores a verified push before it is parsed (see :func:`splits_webhooks`).
+        """
+        raise self.unsupported(f"send {kind!r} pushes")
+
+    def read_webhook(self, kind: str, body: bytes) -> list[CallEvent]:
+        """Turn a push that :meth:`verify_webhook` accepted into events.
+
+        Raises a ``VoiceError`` for a push it cannot read. It must not depend on anything
+        but ``kind`` and ``body``: the receiver may call it later, after a restart.
+        """
+        raise self.unsupported(f"send {kind!r} pushes")
+
     def parse_webhook(
         self, kind: str, headers: Mapping[str, str], body: bytes, url: str
     ) -> list[CallEvent]:
-        raise self.unsupported(f"send {kind!r} pushes")
+        """Verify a push, then read it: :meth:`verify_webhook` and :meth:`read_webhook`."""
+        self.verify_webhook(kind, headers, body, url)
+        return self.read_webhook(kind, body)
 
     def webhook_reply(self, kind: str, *, accepted: bool) -> WebhookReply:
         if accepted:
@@ -224,6 +246,32 @@ class BaseProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+class SplitWebhooks(VoiceProvider, Protocol):
+    """A provider that verifies a push apart from reading it (see :func:`splits_webhooks`)."""
+
+    def verify_webhook(
+        self, kind: str, headers: Mapping[str, str], body: bytes, url: str
+    ) -> None: ...
+
+    def read_webhook(self, kind: str, body: bytes) -> list[CallEvent]: ...
+
+
+def splits_webhooks(provider: object) -> TypeGuard[SplitWebhooks]:
+    """Whether ``provider`` verifies a push apart from reading it.
+
+    True when its class overrides both :meth:`BaseProvider.verify_webhook` and
+    :meth:`BaseProvider.read_webhook`: the receiver can then store a verified push and
+    acknowledge it before parsing. Providers that only implement ``parse_webhook`` (plugin
+    API 1 allows it) are verified, parsed and stored in one step instead.
+    """
+    cls = type(provider)
+    return all(
+        callable(getattr(cls, method, None))
+        and getattr(cls, method) is not getattr(BaseProvider, method)
+        for method in ("verify_webhook", "read_webhook")
+    )
 
 
 def _capability_set(values: Iterable[Capability | str]) -> frozenset[Capability]:

@@ -457,13 +457,8 @@ class SandboxProvider(BaseProvider):
         self.audio[file_id] = audio
         return audio
 
-    def parse_webhook(
-        self, kind: str, headers: Mapping[str, str], body: bytes, url: str
-    ) -> list[CallEvent]:
-        """Sandbox pushes: a JSON list of events as :data:`voicegw.converter` writes them.
-
-        With a ``token`` configured, the ``X-Sandbox-Signature`` header must match.
-        """
+    def verify_webhook(self, kind: str, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        """With a ``token`` configured, the ``X-Sandbox-Signature`` header must match."""
         if kind != "record":
             raise self.unsupported(f"send {kind!r} pushes")
         token = self.sandbox_settings.token
@@ -471,6 +466,11 @@ class SandboxProvider(BaseProvider):
             given = _header(headers, SIGNATURE_HEADER)
             if not hmac.compare_digest(given.encode(), sign_push(token, url, body).encode()):
                 raise self._error(AuthenticationError, "push signature does not match")
+
+    def read_webhook(self, kind: str, body: bytes) -> list[CallEvent]:
+        """Sandbox pushes: a JSON list of events as :data:`voicegw.converter` writes them."""
+        if kind != "record":
+            raise self.unsupported(f"send {kind!r} pushes")
         try:
             data = json.loads(body)
             items = data if isinstance(data, list) else [data]

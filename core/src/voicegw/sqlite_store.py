@@ -36,10 +36,12 @@ from voicegw.models import CallEvent, CallRecord, CallStatus, SendReceipt
 from voicegw.serialization import converter
 from voicegw.store import (
     MemoryStore,
+    QueuedPush,
     RecordStore,
     event_key_and_data,
     is_authoritative,
     merge_record,
+    push_digest,
     record_from_event,
     record_from_receipt,
 )
@@ -122,6 +124,20 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     # 2: the final flag, and indexes for the queries find_records and get_events make.
     _final_flag_and_indexes,
+    # 3: the push inbox — verified pushes stored as received, read into events afterwards.
+    (
+        """
+        CREATE TABLE inbox (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            digest      TEXT NOT NULL UNIQUE,
+            provider    TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            body        BLOB NOT NULL,
+            failure     TEXT
+        )
+        """,
+    ),
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -240,6 +256,14 @@ def _loads(text: str, cls: type[T], where: str) -> T:
         return converter.structure(json.loads(text), cls)
     except Exception as exc:  # any decoding failure is one thing to the caller: a bad row
         raise StoreError(f"stored {where} is unreadable: {exc}", retryable=False) from exc
+
+
+def _keyed(events: Sequence[CallEvent]) -> list[tuple[str, dict[str, Any]]]:
+    """Each event's key and stored form, from one unstructuring per event."""
+    try:
+        return [event_key_and_data(event) for event in events]
+    except (TypeError, ValueError) as exc:  # a raw payload JSON cannot hold
+        raise StoreError(f"an event cannot be stored: {exc}", retryable=False) from exc
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -445,47 +469,140 @@ class SQLiteStore:
     def _save_events(
         self, connection: sqlite3.Connection, events: list[CallEvent], plugin: str
     ) -> list[bool]:
-        try:
-            # One unstructuring per event gives both its key and its stored form.
-            keyed = [event_key_and_data(event) for event in events]
-        except (TypeError, ValueError) as exc:  # a raw payload JSON cannot hold
-            raise StoreError(f"an event cannot be stored: {exc}", retryable=False) from exc
-        received_at = _timestamp(self.clock())
+        keyed = _keyed(events)
         with self._transaction(connection):
-            seen = self._stored_keys(connection, sorted({key for key, _ in keyed}))
-            fresh: list[bool] = []
-            rows: list[tuple[Any, ...]] = []
-            records: list[tuple[tuple[str, str], CallRecord, bool]] = []
-            # records whose unstructured form the event already holds: id → (record, data)
-            known: dict[int, tuple[CallRecord, Any]] = {}
-            for event, (key, data) in zip(events, keyed, strict=True):
-                if key in seen:
-                    fresh.append(False)
-                    continue
-                seen.add(key)
-                fresh.append(True)
-                rows.append(
-                    (
-                        key,
-                        event.provider,
-                        event.call_id,
-                        plugin,
-                        event.kind.value,
-                        _timestamp(event.at),
-                        received_at,
-                        _dumps_data(data),
-                    )
+            return self._write_events(connection, events, keyed, plugin)
+
+    def _write_events(
+        self,
+        connection: sqlite3.Connection,
+        events: list[CallEvent],
+        keyed: list[tuple[str, dict[str, Any]]],
+        plugin: str,
+    ) -> list[bool]:
+        """Insert the new events and merge their records (inside the caller's transaction)."""
+        received_at = _timestamp(self.clock())
+        seen = self._stored_keys(connection, sorted({key for key, _ in keyed}))
+        fresh: list[bool] = []
+        rows: list[tuple[Any, ...]] = []
+        records: list[tuple[tuple[str, str], CallRecord, bool]] = []
+        # records whose unstructured form the event already holds: id → (record, data)
+        known: dict[int, tuple[CallRecord, Any]] = {}
+        for event, (key, data) in zip(events, keyed, strict=True):
+            if key in seen:
+                fresh.append(False)
+                continue
+            seen.add(key)
+            fresh.append(True)
+            rows.append(
+                (
+                    key,
+                    event.provider,
+                    event.call_id,
+                    plugin,
+                    event.kind.value,
+                    _timestamp(event.at),
+                    received_at,
+                    _dumps_data(data),
                 )
-                # keyed by the event, like MemoryStore: the event names the call it is about
-                implied = record_from_event(event, plugin)
-                if implied is not None:  # None: the event is not about a call
-                    record_key = (event.provider, event.call_id)
-                    records.append((record_key, implied, is_authoritative(event)))
-                    if implied is event.record:
-                        known[id(implied)] = (implied, data["record"])
-            connection.executemany(_INSERT_EVENT, rows)
-            self._merge(connection, records, received_at, known)
+            )
+            # keyed by the event, like MemoryStore: the event names the call it is about
+            implied = record_from_event(event, plugin)
+            if implied is not None:  # None: the event is not about a call
+                record_key = (event.provider, event.call_id)
+                records.append((record_key, implied, is_authoritative(event)))
+                if implied is event.record:
+                    known[id(implied)] = (implied, data["record"])
+        connection.executemany(_INSERT_EVENT, rows)
+        self._merge(connection, records, received_at, known)
         return fresh
+
+    # -- the push inbox (PushInbox) -------------------------------------------------------
+
+    async def enqueue_push(self, provider: str, kind: str, body: bytes) -> bool:
+        """Store a verified push as received; False if the same push is already held."""
+        digest = push_digest(provider, kind, body)
+        return await self._run(self._enqueue_push, digest, provider, kind, bytes(body))
+
+    def _enqueue_push(
+        self, connection: sqlite3.Connection, digest: str, provider: str, kind: str, body: bytes
+    ) -> bool:
+        with self._transaction(connection):
+            cursor = connection.execute(
+                "INSERT OR IGNORE INTO inbox (digest, provider, kind, received_at, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (digest, provider, kind, _timestamp(self.clock()), body),
+            )
+            return cursor.rowcount == 1
+
+    async def queued_pushes(self, limit: int = 100, *, failed: bool = False) -> list[QueuedPush]:
+        """The oldest pushes waiting to be read, or (``failed``) those set aside."""
+        return await self._run(self._queued_pushes, limit, failed)
+
+    @staticmethod
+    def _queued_pushes(
+        connection: sqlite3.Connection, limit: int, failed: bool
+    ) -> list[QueuedPush]:
+        where = "failure IS NOT NULL" if failed else "failure IS NULL"
+        rows = connection.execute(
+            "SELECT id, provider, kind, body, received_at, failure FROM inbox "  # noqa: S608
+            f"WHERE {where} ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [
+            QueuedPush(
+                id=push_id,
+                provider=provider,
+                kind=kind,
+                body=bytes(body),
+                received_at=datetime.fromisoformat(received_at),
+                failure=failure,
+            )
+            for push_id, provider, kind, body, received_at, failure in rows
+        ]
+
+    async def complete_push(
+        self, push_id: int, events: Sequence[CallEvent], *, plugin: str
+    ) -> list[bool]:
+        """Save the push's events and remove the push, in one transaction."""
+        return await self._run(self._complete_push, push_id, list(events), plugin)
+
+    def _complete_push(
+        self, connection: sqlite3.Connection, push_id: int, events: list[CallEvent], plugin: str
+    ) -> list[bool]:
+        keyed = _keyed(events)
+        with self._transaction(connection):
+            fresh = self._write_events(connection, events, keyed, plugin) if events else []
+            connection.execute("DELETE FROM inbox WHERE id = ?", (push_id,))
+        return fresh
+
+    async def fail_push(self, push_id: int, reason: str) -> None:
+        """Set a push aside with the reason it could not be read."""
+        await self._run(self._fail_push, push_id, reason)
+
+    def _fail_push(self, connection: sqlite3.Connection, push_id: int, reason: str) -> None:
+        with self._transaction(connection):
+            connection.execute("UPDATE inbox SET failure = ? WHERE id = ?", (reason, push_id))
+
+    async def retry_failed_pushes(self) -> int:
+        """Queue every push set aside again; how many."""
+        return await self._run(self._retry_failed_pushes)
+
+    def _retry_failed_pushes(self, connection: sqlite3.Connection) -> int:
+        with self._transaction(connection):
+            cursor = connection.execute("UPDATE inbox SET failure = NULL WHERE failure IS NOT NULL")
+            return cursor.rowcount
+
+    async def count_pushes(self) -> dict[str, int]:
+        """``{"queued": …, "failed": …}``."""
+        return await self._run(self._count_pushes)
+
+    @staticmethod
+    def _count_pushes(connection: sqlite3.Connection) -> dict[str, int]:
+        queued, failed = connection.execute(
+            "SELECT COUNT(*) - COUNT(failure), COUNT(failure) FROM inbox"
+        ).fetchone()
+        return {"queued": int(queued), "failed": int(failed)}
 
     @staticmethod
     def _stored_keys(connection: sqlite3.Connection, keys: Sequence[str]) -> set[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -21,11 +21,14 @@ from voicegw.serialization import converter
 
 __all__ = [
     "MemoryStore",
+    "PushInbox",
+    "QueuedPush",
     "RecordStore",
     "event_key",
     "event_key_and_data",
     "is_authoritative",
     "merge_record",
+    "push_digest",
     "record_from_event",
     "record_from_receipt",
 ]
@@ -213,12 +216,76 @@ class RecordStore(Protocol):
         ...
 
 
+@attrs.frozen
+class QueuedPush:
+    """A verified push, stored as it arrived, waiting to be read into events."""
+
+    #: Position in the inbox: pushes are read in the order they were stored.
+    id: int
+    #: The configured provider name the push was addressed to.
+    provider: str
+    #: The push kind (the last part of the receiver's route).
+    kind: str
+    #: The body exactly as received.
+    body: bytes = attrs.field(repr=False)
+    received_at: datetime
+    #: Why it could not be read (``None`` while it waits to be read).
+    failure: str | None = None
+
+
+def push_digest(provider: str, kind: str, body: bytes) -> str:
+    """The identity of a push in the inbox: the same body re-pushed to the same route."""
+    digest = hashlib.sha256(f"{provider}\0{kind}\0".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+@runtime_checkable
+class PushInbox(Protocol):
+    """A durable queue of verified pushes, so the receiver can acknowledge before parsing.
+
+    A store that implements it next to :class:`RecordStore` gets store-first ingestion (see
+    :mod:`voicegw.webhooks`). :meth:`complete_push` must save the events and remove the push
+    in one transaction, or at least in that order: a push read twice is harmless (events are
+    de-duplicated), a push removed before its events are saved would be lost.
+    """
+
+    async def enqueue_push(self, provider: str, kind: str, body: bytes) -> bool:
+        """Store a verified push. False if the same push (:func:`push_digest`) is held."""
+        ...
+
+    async def queued_pushes(self, limit: int = 100, *, failed: bool = False) -> list[QueuedPush]:
+        """The oldest pushes waiting to be read — or, with ``failed``, those set aside."""
+        ...
+
+    async def complete_push(
+        self, push_id: int, events: Sequence[CallEvent], *, plugin: str
+    ) -> list[bool]:
+        """:meth:`RecordStore.save_events` for the push's events, and remove the push."""
+        ...
+
+    async def fail_push(self, push_id: int, reason: str) -> None:
+        """Set a push that cannot be read aside, with the reason. It is kept, not dropped."""
+        ...
+
+    async def retry_failed_pushes(self) -> int:
+        """Queue every push set aside again (after fixing the plugin). Returns how many."""
+        ...
+
+    async def count_pushes(self) -> dict[str, int]:
+        """``{"queued": …, "failed": …}``."""
+        ...
+
+
 class MemoryStore:
-    """A :class:`RecordStore` in a dict: for tests and short-lived scripts."""
+    """A :class:`RecordStore` and :class:`PushInbox` in dicts: for tests and short scripts."""
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], CallRecord] = {}
         self.events: dict[str, CallEvent] = {}
+        self.inbox: dict[int, QueuedPush] = {}
+        self._digests: dict[int, str] = {}
+        self._next_push = 1
 
     async def open(self) -> None:
         return None
@@ -276,3 +343,42 @@ class MemoryStore:
                 continue
             found.append(record)
         return found
+
+    # -- the push inbox ------------------------------------------------------------------
+
+    async def enqueue_push(self, provider: str, kind: str, body: bytes) -> bool:
+        digest = push_digest(provider, kind, body)
+        if digest in self._digests.values():
+            return False
+        push = QueuedPush(self._next_push, provider, kind, bytes(body), datetime.now(UTC))
+        self._next_push += 1
+        self.inbox[push.id] = push
+        self._digests[push.id] = digest
+        return True
+
+    async def queued_pushes(self, limit: int = 100, *, failed: bool = False) -> list[QueuedPush]:
+        held = (p for p in self.inbox.values() if (p.failure is not None) == failed)
+        return sorted(held, key=lambda push: push.id)[:limit]
+
+    async def complete_push(
+        self, push_id: int, events: Sequence[CallEvent], *, plugin: str
+    ) -> list[bool]:
+        fresh = await self.save_events(events, plugin=plugin)
+        self.inbox.pop(push_id, None)
+        self._digests.pop(push_id, None)
+        return fresh
+
+    async def fail_push(self, push_id: int, reason: str) -> None:
+        push = self.inbox.get(push_id)
+        if push is not None:
+            self.inbox[push_id] = attrs.evolve(push, failure=reason)
+
+    async def retry_failed_pushes(self) -> int:
+        failed = [push for push in self.inbox.values() if push.failure is not None]
+        for push in failed:
+            self.inbox[push.id] = attrs.evolve(push, failure=None)
+        return len(failed)
+
+    async def count_pushes(self) -> dict[str, int]:
+        failed = sum(push.failure is not None for push in self.inbox.values())
+        return {"queued": len(self.inbox) - failed, "failed": failed}

@@ -108,13 +108,12 @@ class EchoProvider(HttpProvider):
         path = self.local(call_path, call_id, "hangup")
         await self._exchange(WireRequest("POST", path))
 
-    def parse_webhook(
-        self, kind: str, headers: Mapping[str, str], body: bytes, url: str
-    ) -> list[CallEvent]:
-        """Verify a push's signature, then turn its call object into an event.
+    def verify_webhook(self, kind: str, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        """Check a push's signature, without parsing it.
 
         ``url`` must be the URL the API pushed to (the ``callback_url`` setting): the
-        signature covers it, so a push replayed to another address is refused.
+        signature covers it, so a push replayed to another address is refused. Verifying
+        apart from reading lets the receiver store a push before it is parsed.
         """
         if kind != "record":
             raise self.unsupported(f"send {kind!r} pushes (only 'record')")
@@ -123,6 +122,11 @@ class EchoProvider(HttpProvider):
             raise AuthenticationError(
                 "push signature does not match", provider=self.name, plugin=self.plugin
             )
+
+    def read_webhook(self, kind: str, body: bytes) -> list[CallEvent]:
+        """Turn a verified push's call object into an event."""
+        if kind != "record":
+            raise self.unsupported(f"send {kind!r} pushes (only 'record')")
         events: list[CallEvent] = self.local(events_from_push, body, provider=self.name)
         return events
 

@@ -604,9 +604,7 @@ def _bad_review(why: str, provider: str) -> InvalidRequest:
     return InvalidRequest(f"not an AICC review callback: {why}", provider=provider, plugin=PLUGIN)
 
 
-def parse_review(
-    headers: Mapping[str, str], body: bytes, url: str, provider_name: str
-) -> list[CallEvent]:
+def parse_review(body: bytes, provider_name: str) -> list[CallEvent]:
     """Turn AICC's review callback (spec §16.3) into one ``audio_reviewed`` event.
 
     The callback carries no authentication (UNVERIFIED: none is documented), so nothing is
@@ -614,7 +612,7 @@ def parse_review(
     to play a file it has not approved. ``call_id`` is the ``fileId``. Any body that is not
     the documented JSON raises :class:`InvalidRequest`; answer it with :data:`REVIEW_NACK`.
 
-    >>> [event] = parse_review({}, b'{"fileId": "12", "status": "3", "comment": "noise"}', "", "hw")
+    >>> [event] = parse_review(b'{"fileId": "12", "status": "3", "comment": "noise"}', "hw")
     >>> event.kind.value, event.audio.status.value, event.audio.comment
     ('audio_reviewed', 'rejected', 'noise')
     """

@@ -320,27 +320,30 @@ class HuaweiProvider(HttpProvider):
         logger.debug("%s: push verified (%s variant)", self.name, variant)
         return variant
 
-    def parse_webhook(
-        self, kind: str, headers: Mapping[str, str], body: bytes, url: str
-    ) -> list[CallEvent]:
-        """Verify a push, then turn it into events.
+    def verify_webhook(self, kind: str, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        """``status`` and ``record`` (the CDR push) are signed by the Voice Call platform;
+        ``review`` is AICC's review result, which is not signed (see the AICC docs page)."""
+        self._push_kind(kind)
+        if kind != "review":
+            self.verify_push(headers, url)
 
-        ``status`` and ``record`` (the CDR push) are signed by the Voice Call platform;
-        ``review`` is AICC's review result, which is not signed (see the AICC docs page).
-        """
+    def read_webhook(self, kind: str, body: bytes) -> list[CallEvent]:
+        """A verified push → events: status changes, CDRs as records, AICC review results."""
+        self._push_kind(kind)
         if kind == "review":
-            if self.aicc is None:
-                raise self.unsupported("receive AICC review pushes without the aicc settings")
-            return parse_review(headers, body, url, self.name)
-        if kind not in self.webhook_kinds:
-            raise self.unsupported(f"send {kind!r} pushes")
-        self.verify_push(headers, url)
+            return parse_review(body, self.name)
         try:
             if kind == "status":
                 return parse_status_push(body, provider=self.name)
             return parse_fee_push(body, provider=self.name)
         except VoiceError as error:
             raise self._context(error) from None
+
+    def _push_kind(self, kind: str) -> None:
+        if kind == "review" and self.aicc is None:
+            raise self.unsupported("receive AICC review pushes without the aicc settings")
+        if kind not in self.webhook_kinds:
+            raise self.unsupported(f"send {kind!r} pushes")
 
     def webhook_reply(self, kind: str, *, accepted: bool) -> WebhookReply:
         """HTTP 200 with Huawei's success envelope; anything else makes it re-push CDRs.

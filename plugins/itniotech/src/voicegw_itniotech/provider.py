@@ -178,17 +178,17 @@ class ItniotechProvider(HttpProvider):
             raise self.http.garbled(response, "success without a file id")
         return AudioFile(file_id=file_id, provider=self.name, status=AudioStatus.APPROVED)
 
-    def parse_webhook(
-        self, kind: str, headers: Mapping[str, str], body: bytes, url: str
-    ) -> list[CallEvent]:
-        """A voice report push (one record object, or an array) → ``record`` events.
-
-        ITNIO signs nothing: the push is trusted because its URL carries ``push_token``
-        (compared in constant time). Without a configured token every push is accepted.
-        """
+    def verify_webhook(self, kind: str, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        """ITNIO signs nothing: a push is trusted because its URL carries ``push_token``
+        (compared in constant time). Without a configured token every push is accepted."""
         if kind != "record":
             raise self.unsupported(f"send {kind!r} pushes (only 'record')")
         self._verify_push_url(url)
+
+    def read_webhook(self, kind: str, body: bytes) -> list[CallEvent]:
+        """A voice report push (one record object, or an array) → ``record`` events."""
+        if kind != "record":
+            raise self.unsupported(f"send {kind!r} pushes (only 'record')")
         try:
             records = records_from_push(body, provider=self.name)
         except VoiceError as exc:

@@ -234,8 +234,11 @@ class QueuedPush:
 
 
 def push_digest(provider: str, kind: str, body: bytes) -> str:
-    """The identity of a push in the inbox: the same body re-pushed to the same route."""
-    digest = hashlib.sha256(f"{provider}\0{kind}\0".encode())
+    """The identity of a push in the inbox: the same body re-pushed to the same route.
+
+    BLAKE2b: as collision-resistant as SHA-256 and about twice as fast on large bodies.
+    """
+    digest = hashlib.blake2b(f"{provider}\0{kind}\0".encode(), digest_size=32)
     digest.update(body)
     return digest.hexdigest()
 

@@ -131,6 +131,51 @@ def test_bulk_from_the_command_line(tmp_path: Path) -> None:
     assert json.loads(text)["skipped"] == 2
 
 
+def test_inbox_lists_pushes_set_aside_and_queues_them_again(tmp_path: Path) -> None:
+    from voicegw.sqlite_store import SQLiteStore
+
+    async def hold() -> None:
+        async with SQLiteStore(tmp_path / "voicegw.db") as store:
+            await store.enqueue_push("sbx", "record", b"{not json")
+            await store.enqueue_push("sbx", "record", b"[]")
+            bad, _ = await store.queued_pushes()
+            await store.fail_push(bad.id, "InvalidRequest: not a sandbox push")
+
+    asyncio.run(hold())
+    code, text = run("inbox")
+    assert code == 0
+    assert "waiting to be read: 1" in text
+    assert "set aside: 1" in text
+    assert "InvalidRequest: not a sandbox push" in text
+    code, text = run("inbox", "--retry", "--json")
+    data = json.loads(text)
+    assert (code, data["retried"], data["queued"], data["failed"]) == (0, 1, 2, 0)
+    assert data["set_aside"] == []
+
+
+def test_inbox_needs_a_store_that_keeps_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicegw import sqlite_store
+    from voicegw.store import MemoryStore
+
+    class RecordsOnly:  # a RecordStore that keeps no inbox
+        def __init__(self, url: str) -> None:
+            self.inner = MemoryStore()
+
+        async def open(self) -> None:
+            return None
+
+        async def close(self) -> None:
+            return None
+
+    monkeypatch.setitem(sqlite_store._SCHEMES, "plain", RecordsOnly)
+    (tmp_path / "voicegw.toml").write_text('[store]\nurl = "plain://x"\n')
+    code, _ = run("inbox")
+    assert code == exit_code_for(ConfigurationError("x"))
+    assert "keeps no push inbox" in capsys.readouterr().err
+
+
 def test_demo_runs_and_shows_the_table(tmp_path: Path) -> None:
     code, text = run("demo", "--store", str(tmp_path / "demo.db"))
     assert code == 0

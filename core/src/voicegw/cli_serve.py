@@ -74,6 +74,57 @@ async def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+async def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
+    """How many pushes wait to be read; the ones set aside and why; ``--retry`` them."""
+    from voicegw.cli import _gateway, _print_json, _table
+    from voicegw.errors import ConfigurationError
+    from voicegw.store import PushInbox
+
+    gateway = _gateway(args)
+    store = gateway.store
+    if not isinstance(store, PushInbox):
+        raise ConfigurationError(f"the store {gateway.config.store.url!r} keeps no push inbox")
+    async with gateway:
+        retried = await store.retry_failed_pushes() if args.retry else 0
+        counts = await store.count_pushes()
+        aside = await store.queued_pushes(args.limit, failed=True)
+    if args.json:
+        rows = [
+            {
+                "id": push.id,
+                "provider": push.provider,
+                "kind": push.kind,
+                "received_at": push.received_at.isoformat(),
+                "bytes": len(push.body),
+                "failure": push.failure,
+            }
+            for push in aside
+        ]
+        _print_json(out, {**counts, "retried": retried, "set_aside": rows})
+        return 0
+    if args.retry:
+        out.write(f"queued again: {retried} (read by the running receiver within a minute)\n")
+    out.write(f"waiting to be read: {counts['queued']}\nset aside: {counts['failed']}\n")
+    if aside:
+        out.write("\n")
+        _table(
+            out,
+            ["id", "provider", "kind", "received", "bytes", "why"],
+            [
+                [
+                    str(push.id),
+                    push.provider,
+                    push.kind,
+                    push.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    str(len(push.body)),
+                    push.failure or "",
+                ]
+                for push in aside
+            ],
+        )
+    return 0
+
+
 async def cmd_bulk(args: argparse.Namespace, out: TextIO) -> int:
     from voicegw.bulk import run_bulk
     from voicegw.cli import _gateway
@@ -96,12 +147,18 @@ async def cmd_bulk(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add ``serve`` and ``bulk`` to the ``voicegw`` parser."""
+    """Add ``serve``, ``inbox`` and ``bulk`` to the ``voicegw`` parser."""
     p = command("serve", cmd_serve, "run the push receiver")
     p.add_argument("--config", "-c", help="configuration file (default: voicegw.toml)")
     p.add_argument("--host", help="listen address (default: webhooks.host)")
     p.add_argument("--port", type=int, help="listen port (default: webhooks.port)")
     p.add_argument("--log-json", action="store_true", help="structured JSON log lines")
+
+    p = command("inbox", cmd_inbox, "show pushes the receiver holds; queue set-aside ones again")
+    p.add_argument("--config", "-c", help="configuration file (default: voicegw.toml)")
+    p.add_argument("--retry", action="store_true", help="queue every push set aside again")
+    p.add_argument("--limit", type=int, default=50, help="set-aside pushes to list (default 50)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
 
     p = command("bulk", cmd_bulk, "send a campaign from a CSV or JSONL file, resumably")
     p.add_argument("source", help="CSV (with a header) or JSONL of recipients")

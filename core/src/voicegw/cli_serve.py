@@ -81,7 +81,7 @@ async def cmd_inbox(args: argparse.Namespace, out: TextIO) -> int:
     from voicegw.store import PushInbox
 
     gateway = _gateway(args)
-    store = gateway.store
+    store: object = gateway.store
     if not isinstance(store, PushInbox):
         raise ConfigurationError(f"the store {gateway.config.store.url!r} keeps no push inbox")
     async with gateway:

@@ -161,3 +161,46 @@ def test_any_body_round_trips_through_sqlite(body: bytes) -> None:
             return push.body
 
     assert asyncio.run(round_trip()) == body
+
+
+async def test_sqlite_writes_concurrent_pushes_together_each_with_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with SQLiteStore(tmp_path / "inbox.db") as store:
+        batches: list[int] = []
+        write = store._enqueue_pushes
+
+        def counting(connection: sqlite3.Connection, pushes: list[Any]) -> list[bool]:
+            batches.append(len(pushes))
+            return write(connection, pushes)
+
+        monkeypatch.setattr(store, "_enqueue_pushes", counting)
+        bodies = [cdr_body(5, f"t{i}") for i in range(20)]
+        held = await asyncio.gather(
+            *(store.enqueue_push(PROVIDER, "record", body) for body in [*bodies, bodies[3]])
+        )
+        assert sorted(held) == [False] + [True] * 20  # the repeat is held once
+        assert held[3] != held[20]
+        assert sum(batches) == 21
+        assert len(batches) < 21  # written in fewer transactions than pushes
+        assert [push.body for push in await store.queued_pushes()] == bodies
+
+
+async def test_sqlite_a_failed_group_write_fails_every_push_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voicegw.errors import StoreError
+
+    async with SQLiteStore(tmp_path / "inbox.db") as store:
+
+        def broken(connection: sqlite3.Connection, pushes: list[Any]) -> list[bool]:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(store, "_enqueue_pushes", broken)
+        outcomes = await asyncio.gather(
+            *(store.enqueue_push(PROVIDER, "record", cdr_body(1, str(i))) for i in range(5)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(outcome, StoreError) for outcome in outcomes)
+        monkeypatch.undo()
+        assert await store.enqueue_push(PROVIDER, "record", b"[]")  # the next write works

@@ -354,6 +354,9 @@ class SQLiteStore:
         self._executor: ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None  # touched only in the worker thread
         self._lifecycle = asyncio.Lock()
+        # group commit of inbox writes: pushes waiting for the batch being written
+        self._enqueued: list[tuple[str, str, bytes, asyncio.Future[bool]]] = []
+        self._flushing: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         state = "open" if self._executor is not None else "closed"
@@ -538,26 +541,64 @@ class SQLiteStore:
     # -- the push inbox (PushInbox) -------------------------------------------------------
 
     async def enqueue_push(self, provider: str, kind: str, body: bytes) -> bool:
-        """Store a verified push as received; False if the same push is already held."""
-        return await self._run(self._enqueue_push, provider, kind, bytes(body))
+        """Store a verified push as received; False if the same push is already held.
 
-    def _enqueue_push(
-        self, connection: sqlite3.Connection, provider: str, kind: str, body: bytes
-    ) -> bool:
+        Pushes that arrive while an earlier batch is being written are written together, in
+        one transaction (group commit): a burst costs one commit per batch, not per push.
+        """
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._enqueued.append((provider, kind, bytes(body), waiter))
+        if self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._flush_enqueued())
+        return await waiter
+
+    async def _flush_enqueued(self) -> None:
+        try:
+            while self._enqueued:
+                batch, self._enqueued = self._enqueued, []
+                try:
+                    held = await self._run(
+                        self._enqueue_pushes, [(p, k, b) for p, k, b, _ in batch]
+                    )
+                except BaseException as exc:  # every push of the batch failed alike
+                    for *_, waiter in batch:
+                        if not waiter.done():
+                            waiter.set_exception(
+                                exc if isinstance(exc, Exception) else StoreError(repr(exc))
+                            )
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (*_, waiter), new in zip(batch, held, strict=True):
+                    if not waiter.done():
+                        waiter.set_result(new)
+        finally:
+            self._flushing = None
+
+    def _enqueue_pushes(
+        self, connection: sqlite3.Connection, pushes: list[tuple[str, str, bytes]]
+    ) -> list[bool]:
         # Hashed and compressed here, in the worker thread: hashlib and zlib let go of the
         # GIL on large inputs, so the event loop goes on answering pushes meanwhile.
-        encoding, stored = _encode_body(body)
-        # the digest of the stored form: compression is lossless, so equal bodies ⇔ equal
-        # stored forms (within one zlib build), and hashing 1 KiB beats hashing 30
-        digest = push_digest(provider, kind, encoding.encode() + b"\0" + stored)
+        rows = []
+        received_at = _timestamp(self.clock())
+        for provider, kind, body in pushes:
+            encoding, stored = _encode_body(body)
+            # the digest of the stored form: compression is lossless, so equal bodies ⇔
+            # equal stored forms (within one zlib build), and hashing 1 KiB beats 30 KiB
+            digest = push_digest(provider, kind, encoding.encode() + b"\0" + stored)
+            rows.append((digest, provider, kind, received_at, encoding, stored))
+        held: list[bool] = []
         with self._transaction(connection):
-            cursor = connection.execute(
-                "INSERT OR IGNORE INTO inbox "
-                "(digest, provider, kind, received_at, encoding, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (digest, provider, kind, _timestamp(self.clock()), encoding, stored),
-            )
-            return cursor.rowcount == 1
+            for row in rows:
+                cursor = connection.execute(
+                    "INSERT OR IGNORE INTO inbox "
+                    "(digest, provider, kind, received_at, encoding, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                held.append(cursor.rowcount == 1)
+        return held
 
     async def queued_pushes(self, limit: int = 100, *, failed: bool = False) -> list[QueuedPush]:
         """The oldest pushes waiting to be read, or (``failed``) those set aside."""

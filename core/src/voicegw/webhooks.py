@@ -40,7 +40,7 @@ from aiohttp import web
 from voicegw.errors import AuthenticationError, PermissionDenied, VoiceError
 from voicegw.gateway import VoiceGateway
 from voicegw.models import CallEvent
-from voicegw.provider import VoiceProvider, WebhookReply, splits_webhooks
+from voicegw.provider import SplitWebhooks, VoiceProvider, WebhookReply, splits_webhooks
 from voicegw.store import PushInbox, QueuedPush, RecordStore
 
 __all__ = ["GATEWAY_KEY", "RECEIVER_KEY", "STORE_KEY", "Receiver", "create_app"]
@@ -121,6 +121,12 @@ class Receiver:
         self.max_defer = max_defer
         #: The store's inbox when queued ingestion is on and the store has one.
         self.inbox: PushInbox | None = store if queued and isinstance(store, PushInbox) else None
+        #: Providers whose pushes are stored before they are read, by name.
+        self._queued: dict[str, SplitWebhooks] = {}
+        if self.inbox is not None:
+            for name, provider in gateway.providers.items():
+                if splits_webhooks(provider):
+                    self._queued[name] = provider
         #: Seconds to wait after a store failure before reading queued pushes again.
         self.retry_delay = 1.0
         #: Seconds between looks at the inbox when no push arrives.
@@ -181,11 +187,11 @@ class Receiver:
         self.received += 1
         url = self.verification_url(request)
         headers = dict(request.headers)
-        queue = self.inbox is not None and splits_webhooks(provider)
+        queue = self._queued.get(name)
         events: list[CallEvent] = []
         try:
-            if queue and splits_webhooks(provider):
-                provider.verify_webhook(kind, headers, body, url)
+            if queue is not None:
+                queue.verify_webhook(kind, headers, body, url)
             else:
                 events = provider.parse_webhook(kind, headers, body, url)
         except (AuthenticationError, PermissionDenied) as exc:
@@ -197,8 +203,8 @@ class Receiver:
         except Exception:  # a plugin bug: do not ack, so the provider re-pushes later
             logger.exception("push verification failed", extra=log)
             return _reply(provider.webhook_reply(kind, accepted=False))
-        if queue:
-            return await self._enqueue(provider.name, kind, body, provider, log)
+        if queue is not None:
+            return await self._enqueue(name, kind, body, provider, log)
         return await self._store(provider, kind, events, log)
 
     async def _enqueue(

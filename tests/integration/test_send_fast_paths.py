@@ -5,11 +5,16 @@ path skips) and compares the two on generated input, refusals and messages inclu
 
 * :func:`voicegw.models.normalize_e164` remembers, per first three digits and length, whether
   a number is possible, and skips the punctuation substitution for compact input.
+* :func:`voicegw.http.encode_json` and ITNIO's :func:`~voicegw_itniotech.wire.loads` keep one
+  encoder and one decoder instead of building them on every call.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from decimal import Decimal
+from typing import Any
 
 import phonenumbers
 import pytest
@@ -17,7 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voicegw.errors import ValidationError
+from voicegw.http import encode_json
 from voicegw.models import normalize_e164
+from voicegw_itniotech import wire
 
 # ---------------------------------------------------------------------------------------------
 # E.164
@@ -87,3 +94,71 @@ def test_normalize_e164_is_the_original(value: str) -> None:
 )
 def test_normalize_e164_edge_cases_are_the_original(value: str) -> None:
     assert outcome(normalize_e164, value) == outcome(original_normalize_e164, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON
+
+
+def original_encode_json(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def original_loads(body: bytes | str) -> Any:
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        return json.loads(text, parse_float=Decimal, parse_constant=wire._reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"not JSON: {type(exc).__name__}") from None
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.decimals(allow_nan=False, places=2).map(Decimal),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children)
+    ),
+    max_leaves=10,
+)
+
+
+def result(function: Any, value: Any) -> tuple[str, Any]:
+    try:
+        return "ok", function(value)
+    except Exception as exc:  # the same exception, with the same message
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=500, deadline=None)
+@given(json_values)
+def test_encode_json_is_json_dumps(value: Any) -> None:
+    assert result(encode_json, value) == result(original_encode_json, value)
+
+
+def _nan_equal(a: Any, b: Any) -> bool:
+    return repr(a) == repr(b)  # NaN != NaN; the reprs of the decoded values compare
+
+
+answers = (
+    json_values.map(lambda v: json.dumps(v, default=str))
+    | st.text(alphabet='{}[]":,0123456789.eE-+ tfnrulasNIinfy\ufeff\\', max_size=24)
+    | st.binary(max_size=12).map(lambda b: b.decode("latin-1"))
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(answers, st.booleans())
+def test_itnio_loads_is_json_loads(text: str, as_bytes: bool) -> None:
+    body: bytes | str = text.encode("utf-8", "surrogatepass") if as_bytes else text
+    got, expected = result(wire.loads, body), result(original_loads, body)
+    assert got[0] == expected[0]
+    assert _nan_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize("body", [b"\xef\xbb\xbf{}", "\ufeff{}", b'{"a": NaN}', b"[1.5]", b"\xff"])
+def test_itnio_loads_edge_cases(body: bytes | str) -> None:
+    assert repr(result(wire.loads, body)) == repr(result(original_loads, body))

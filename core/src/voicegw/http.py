@@ -152,9 +152,13 @@ def translate_client_error(
     return OutcomeUnknown(f"the exchange failed after sending ({name}: {exc})", **kwargs)
 
 
+#: What ``json.dumps(data, ensure_ascii=False, separators=(",", ":"))`` builds on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_json(data: Any) -> bytes:
     """Compact UTF-8 JSON, as :meth:`ProviderHttp.request` sends ``json_body``."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(data).encode()
 
 
 class ProviderHttp:

@@ -142,6 +142,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+#: The decoder ``json.loads(text, parse_float=Decimal, parse_constant=…)`` builds on every call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def loads(body: bytes | str) -> Any:
     """Decode an ITNIO answer: numbers with a fraction become Decimal, never float.
 
@@ -149,6 +153,8 @@ def loads(body: bytes | str) -> Any:
     """
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
+        if isinstance(text, str) and not text.startswith("\ufeff"):
+            return _DECODER.decode(text)  # what json.loads does with these arguments
         return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"not JSON: {type(exc).__name__}") from None

@@ -7,6 +7,9 @@ path skips) and compares the two on generated input, refusals and messages inclu
   a number is possible, and skips the punctuation substitution for compact input.
 * :func:`voicegw.http.encode_json` and ITNIO's :func:`~voicegw_itniotech.wire.loads` keep one
   encoder and one decoder instead of building them on every call.
+* ITNIO's :func:`~voicegw_itniotech.wire.build_send` skips the full rule table when
+  :func:`~voicegw_itniotech.wire.send_code_clean` says a body breaks none of the rules: that
+  yes must never be given to a body the rules object to.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicegw.errors import ValidationError
+from voicegw.errors import UnsupportedFeature, ValidationError
 from voicegw.http import encode_json
-from voicegw.models import normalize_e164
+from voicegw.models import Speech, VerificationCode, VoiceNotification, normalize_e164
 from voicegw_itniotech import wire
+from voicegw_itniotech.settings import ItniotechSettings
 
 # ---------------------------------------------------------------------------------------------
 # E.164
@@ -162,3 +166,165 @@ def test_itnio_loads_is_json_loads(text: str, as_bytes: bool) -> None:
 @pytest.mark.parametrize("body", [b"\xef\xbb\xbf{}", "\ufeff{}", b'{"a": NaN}', b"[1.5]", b"\xff"])
 def test_itnio_loads_edge_cases(body: bytes | str) -> None:
     assert repr(result(wire.loads, body)) == repr(result(original_loads, body))
+
+
+# ---------------------------------------------------------------------------------------------
+# ITNIO sendCode rules
+
+SEND_CODE_FIELDS = [
+    "callee",
+    "displayNum",
+    "language",
+    "text",
+    "appId",
+    "loopCount",
+    "calledInfo",
+    "recallCount",
+    "recallInterval",
+    "maxDuration",
+    "maxRingingTime",
+    "speakingRate",
+    "ssmlGender",
+    "accent",
+    "other",
+]
+field_values = (
+    st.none()
+    | st.just("")
+    | st.booleans()
+    | st.integers(-3, 1200)
+    | st.sampled_from([2**40, 1.5, 0.0, 9.0, Decimal("1.0"), [], {}])
+    | st.text(alphabet="0123456789", max_size=17)
+    | st.text(alphabet="0123456789", max_size=4).map(lambda t: f"{t}\n")
+    | st.sampled_from(["EN", "VN", "IDN", "TH", "ZH", "en", "JP", "٣٣٣٣٣٣٣٣"])
+    | st.text(max_size=12)
+    | st.integers(280, 1010).map(lambda n: "a" * n)
+    | st.integers(140, 520).map(lambda n: "👋" * n)
+)
+bodies = st.dictionaries(st.sampled_from(SEND_CODE_FIELDS), field_values, max_size=12)
+plausible = st.fixed_dictionaries(
+    {
+        "callee": st.text(alphabet="0123456789", min_size=6, max_size=16),
+        "language": st.sampled_from(["EN", "VN", "TH", "IDN", "ZH", ""]),
+        "text": st.sampled_from(["hi", "", "a" * 299, "a" * 300, "a" * 800, "a" * 801])
+        | st.text(min_size=1, max_size=5),
+        "appId": st.sampled_from(["app", "", None, 7]),
+    },
+    optional={
+        "displayNum": st.none() | st.just("") | st.text(alphabet="0123456789", max_size=16),
+        "loopCount": st.integers(-1, 11) | st.just("2") | st.booleans(),
+        "calledInfo": st.none() | st.text(max_size=6) | st.just("x" * 1001),
+        "recallCount": st.integers(-1, 11) | st.none(),
+        "recallInterval": st.integers(-1, 1001) | st.none(),
+        "maxDuration": st.integers(0, 121) | st.none(),
+        "maxRingingTime": st.integers(19, 121) | st.none(),
+    },
+)
+VALID_BODY: dict[str, Any] = {
+    "callee": "8613800000100",
+    "displayNum": "6311012125",
+    "language": "EN",
+    "text": "Your parcel arrives today",
+    "appId": "app",
+    "loopCount": 1,
+    "calledInfo": "r-1",
+    "recallCount": 0,
+    "maxDuration": 60,
+    "maxRingingTime": 30,
+}
+one_field_off = st.builds(
+    lambda field, value, drop: {
+        **{k: v for k, v in VALID_BODY.items() if k not in drop},
+        field: value,
+    },
+    st.sampled_from(SEND_CODE_FIELDS),
+    field_values | st.sampled_from([True, False, "٣٣٣٣٣٣٣", "１２３４５６７８", "8613800000100\n"]),
+    st.sets(st.sampled_from(list(VALID_BODY)), max_size=2),
+)
+language_sets = st.sampled_from(
+    [wire.SEED_LANGUAGE_CODES, wire.SEED_LANGUAGE_CODES | {"ZH"}, frozenset({"EN"})]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(bodies | plausible | one_field_off, language_sets)
+def test_send_code_clean_never_says_yes_to_a_broken_body(
+    body: dict[str, Any], languages: frozenset[str]
+) -> None:
+    if wire.send_code_clean(body, languages):
+        assert wire.send_code_problems(body, languages=languages) == []
+
+
+itnio_settings = ItniotechSettings(
+    api_key="k" * 16, api_secret="s" * 16, app_id="app", caller_id="+6311012125"
+)
+notifications = st.builds(
+    lambda to, prompts, repeat, reference, duration, ring: VoiceNotification(
+        to,
+        prompts,
+        repeat=repeat,
+        reference=reference,
+        max_duration=duration,
+        ring_timeout=ring,
+    ),
+    st.sampled_from(["+84912345678", "+8613800000100", "+6311012125"]),
+    st.lists(
+        st.builds(Speech, st.sampled_from(["hi", "a" * 300, "a" * 800, "👋" * 400, " x "]))
+        | st.builds(VerificationCode, st.text(alphabet="0123456789", min_size=1, max_size=16)),
+        min_size=1,
+        max_size=3,
+    ),
+    st.integers(1, 12),
+    st.none() | st.text(max_size=5) | st.just("r" * 1000),
+    st.none() | st.integers(1, 130),
+    st.none() | st.integers(1, 130),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(notifications)
+def test_build_send_says_what_the_full_rules_say(note: VoiceNotification) -> None:
+    try:
+        request = wire.build_send(note, itnio_settings)
+    except (ValidationError, UnsupportedFeature) as exc:
+        error: str | None = f"{type(exc).__name__}: {exc}"
+    else:
+        error = None
+        assert request.body is not None
+        assert wire.send_code_problems(request.body) == []
+    if error is None or error.startswith("UnsupportedFeature"):
+        return
+    # The refusal names what the full rules name.
+    body = original_body(note)
+    problems = wire.send_code_problems(body)
+    assert problems
+    assert error == "ValidationError: " + "; ".join(
+        p.text(wire._source(p.field, frozenset())) for p in problems
+    )
+
+
+def original_body(note: VoiceNotification) -> dict[str, Any]:
+    language, text = wire._speech(note.prompts, {})
+    body: dict[str, Any] = {
+        "callee": note.to[1:],
+        "displayNum": "6311012125",
+        "language": language,
+        "text": text,
+        "appId": "app",
+        "loopCount": note.repeat,
+    }
+    if note.reference is not None:
+        body["calledInfo"] = note.reference
+    body["recallCount"] = 0
+    if note.max_duration is not None:
+        body["maxDuration"] = note.max_duration
+    if note.ring_timeout is not None:
+        body["maxRingingTime"] = note.ring_timeout
+    return body
+
+
+def test_the_bodies_build_send_writes_are_decided_quickly() -> None:
+    note = VoiceNotification("+8613800000100", [Speech("Your parcel", "en")], reference="r-1")
+    request = wire.build_send(note, itnio_settings)
+    assert request.body is not None
+    assert wire.send_code_clean(request.body, wire.SEED_LANGUAGE_CODES)

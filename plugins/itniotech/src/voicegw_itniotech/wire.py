@@ -77,6 +77,7 @@ __all__ = [
     "record_from_wire",
     "record_path",
     "records_from_push",
+    "send_code_clean",
     "send_code_problems",
     "send_group_problems",
     "spoken_digits",
@@ -349,6 +350,61 @@ def send_code_problems(
     return [p for p in problems if p is not None]
 
 
+#: The sendCode fields :func:`send_code_clean` decides on; any other field (the options-only
+#: ones and anything unknown) leaves the decision to :func:`send_code_problems`.
+_CLEAN_FIELDS = frozenset(
+    {"callee", "displayNum", "language", "text", "appId", "loopCount", "calledInfo"}
+    | {"recallCount", "maxDuration", "maxRingingTime"}
+)
+
+
+def _digits_ok(value: Any) -> bool:
+    return type(value) is str and 7 <= len(value) <= 15 and value.isascii() and value.isdigit()
+
+
+def _int_ok(value: Any, low: int, high: int) -> bool:
+    return value is None or (type(value) is int and low <= value <= high)
+
+
+def _text_ok(value: str, limit: int) -> bool:
+    # An ASCII text has as many UTF-16 code units as characters.
+    return len(value) <= limit if value.isascii() else text_length(value) <= limit
+
+
+def send_code_clean(body: Mapping[str, Any], languages: frozenset[str]) -> bool:
+    """True when ``send_code_problems(body, languages=languages)`` is certainly empty.
+
+    A quick yes for the bodies :func:`build_send` writes: each value of the expected type and in
+    range. False means "not decided here": the full rules then run and name the problems. It
+    never says yes where a rule would object (a property test holds it to that).
+    """
+    if not _CLEAN_FIELDS.issuperset(body):
+        return False
+    get = body.get
+    display = get("displayNum")
+    language = get("language")
+    text = get("text")
+    app_id = get("appId")
+    called_info = get("calledInfo")
+    return (
+        _digits_ok(get("callee"))
+        and (display is None or display == "" or _digits_ok(display))
+        and type(language) is str
+        and language != ""
+        and language in languages
+        and type(text) is str
+        and text != ""
+        and _text_ok(text, text_limit(language))
+        and type(app_id) is str
+        and app_id != ""
+        and _int_ok(get("loopCount"), 1, 9)
+        and (called_info is None or (type(called_info) is str and _text_ok(called_info, 1000)))
+        and _int_ok(get("recallCount"), 0, 9)  # recall > 0 with no recallInterval: nothing to check
+        and _int_ok(get("maxDuration"), 1, 120)
+        and _int_ok(get("maxRingingTime"), 20, 120)
+    )
+
+
 def send_group_problems(
     body: Mapping[str, Any], *, max_numbers: int = GROUP_NUMBER_LIMIT, max_loop: int = 3
 ) -> list[Problem]:
@@ -531,6 +587,8 @@ def _speech(prompts: Sequence[Prompt], overrides: Mapping[str, str]) -> tuple[st
             )
         codes.append(code)
         parts.append(text)
+    if len(codes) == 1:
+        return codes[0], parts[0]
     if len(set(codes)) > 1:
         raise UnsupportedFeature(
             f"prompts mix languages ({', '.join(dict.fromkeys(codes))}): ITNIO reads one text "
@@ -599,14 +657,19 @@ def build_send(notification: VoiceNotification, settings: ItniotechSettings) -> 
         body["maxDuration"] = notification.max_duration
     if notification.ring_timeout is not None:
         body["maxRingingTime"] = notification.ring_timeout
-    extra = _options(notification.options, group=file_id is not None)
+    extra = (
+        _options(notification.options, group=file_id is not None) if notification.options else {}
+    )
     body.update(extra)
-    from_options = frozenset(extra)
     if file_id is None:
-        languages = SEED_LANGUAGE_CODES | frozenset(settings.language_codes.values())
-        _raise_problems(send_code_problems(body, languages=languages), from_options)
+        codes = settings.language_codes
+        languages = (
+            SEED_LANGUAGE_CODES | frozenset(codes.values()) if codes else SEED_LANGUAGE_CODES
+        )
+        if not send_code_clean(body, languages):
+            _raise_problems(send_code_problems(body, languages=languages), frozenset(extra))
         return WireRequest("POST", "/voice/sendCode", body)
-    _raise_problems(send_group_problems(body), from_options)
+    _raise_problems(send_group_problems(body), frozenset(extra))
     return WireRequest("POST", "/voice/sendGroup", body)
 
 

@@ -10,23 +10,36 @@ path skips) and compares the two on generated input, refusals and messages inclu
 * ITNIO's :func:`~voicegw_itniotech.wire.build_send` skips the full rule table when
   :func:`~voicegw_itniotech.wire.send_code_clean` says a body breaks none of the rules: that
   yes must never be given to a body the rules object to.
+* ITNIO's envelope reads ``"status": "0"`` without the regular expression, and ``plain`` returns
+  JSON scalars at once.
+* The gateway copies the receipt with its attempts without ``attrs.evolve``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voicegw.errors import UnsupportedFeature, ValidationError
+from voicegw.gateway import _with_attempts
 from voicegw.http import encode_json
-from voicegw.models import Speech, VerificationCode, VoiceNotification, normalize_e164
+from voicegw.models import (
+    Attempt,
+    SendReceipt,
+    Speech,
+    VerificationCode,
+    VoiceNotification,
+    normalize_e164,
+)
 from voicegw_itniotech import wire
 from voicegw_itniotech.settings import ItniotechSettings
 
@@ -328,3 +341,114 @@ def test_the_bodies_build_send_writes_are_decided_quickly() -> None:
     request = wire.build_send(note, itnio_settings)
     assert request.body is not None
     assert wire.send_code_clean(request.body, wire.SEED_LANGUAGE_CODES)
+
+
+# ---------------------------------------------------------------------------------------------
+# ITNIO envelope and raw payloads
+
+_CODE = re.compile(r"^-?[0-9]{1,6}$")
+
+
+def original_envelope_from(obj: Any) -> wire.Envelope | None:
+    if not isinstance(obj, dict) or "status" not in obj:
+        return None
+    status = obj["status"]
+    if isinstance(status, bool) or not isinstance(status, str | int):
+        return None
+    code = str(status).strip()
+    if not _CODE.match(code):
+        return None
+    code = str(int(code))
+    reason = obj.get("reason")
+    return wire.Envelope(code, reason if isinstance(reason, str) else "", obj.get("data"), obj)
+
+
+def original_plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): original_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [original_plain(v) for v in value]
+    return value
+
+
+statuses = st.sampled_from(["0", 0, "00", " 0", "0 ", False, True, None, "-16", -16, 0.0])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {"status": statuses | json_values}, optional={"reason": json_values, "data": json_values}
+    )
+    | json_values
+)
+def test_envelope_from_is_the_original(obj: Any) -> None:
+    assert repr(wire.envelope_from(obj)) == repr(original_envelope_from(obj))
+
+
+@settings(max_examples=500, deadline=None)
+@given(json_values)
+def test_plain_is_the_original(value: Any) -> None:
+    got, expected = wire.plain(value), original_plain(value)
+    assert repr(got) == repr(expected)
+    assert type(got) is type(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# The receipt's copy with its attempts
+
+
+def test_the_receipt_copy_knows_every_field() -> None:
+    """``_with_attempts`` names each field of SendReceipt: a new field must be added there."""
+    assert [f.name for f in attrs.fields(SendReceipt)] == [
+        "call_id",
+        "provider",
+        "plugin",
+        "accepted_at",
+        "reference",
+        "raw",
+        "attempts",
+    ]
+
+
+@pytest.mark.parametrize(
+    "accepted_at",
+    [
+        datetime(2024, 3, 5, 8, 16, 9, 123, tzinfo=UTC),
+        datetime(2024, 3, 5, 16, 16, 9, tzinfo=timezone(timedelta(hours=8))),
+    ],
+)
+@pytest.mark.parametrize("reference", [None, "ref-1"])
+def test_the_receipt_copy_is_evolve(accepted_at: datetime, reference: str | None) -> None:
+    receipt = SendReceipt(
+        call_id="c-1",
+        provider="itn",
+        plugin="itniotech",
+        accepted_at=accepted_at,
+        reference="plugin-ref",
+        raw={"status": "0", "data": {"nested": [1, "2"]}},
+    )
+    attempts = (
+        Attempt(provider="hw", plugin="huawei", error="TransportError", call_placed=False),
+        Attempt(provider="itn", plugin="itniotech", duration=0.25),
+    )
+    copied = _with_attempts(receipt, attempts, reference)
+    expected = attrs.evolve(receipt, attempts=attempts, reference=reference)
+    assert copied == expected
+    assert copied.accepted_at.tzinfo is UTC
+    assert copied.raw is not receipt.raw  # a copy of its own, as evolve's converter made
+
+
+def test_a_receipt_subclass_is_still_evolved() -> None:
+    @attrs.frozen(kw_only=True)
+    class Extended(SendReceipt):
+        extra: str = "kept"
+
+    receipt = Extended(
+        call_id="c", provider="p", plugin="x", accepted_at=datetime.now(UTC), extra="mine"
+    )
+    copied = _with_attempts(receipt, (), "r")
+    assert type(copied) is Extended
+    assert copied.extra == "mine"
+    assert copied.reference == "r"

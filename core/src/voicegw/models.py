@@ -164,6 +164,8 @@ def _aware_utc(value: datetime | None) -> datetime | None:
     """Converter: refuse naive datetimes, express aware ones in UTC."""
     if value is None:
         return None
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # what astimezone(UTC) gives: this very object
     if not isinstance(value, datetime):
         raise ValidationError(f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:

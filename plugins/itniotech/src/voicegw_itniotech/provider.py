@@ -321,7 +321,7 @@ def _opaque_id(value: Any) -> str | None:
 
 
 def _raw(body: Mapping[str, Any]) -> dict[str, Any]:
-    result = plain(dict(body))
+    result = plain(body if type(body) is dict else dict(body))  # plain copies a dict
     assert isinstance(result, dict)
     return result
 

@@ -181,18 +181,26 @@ def envelope_from(obj: Any) -> Envelope | None:
     if not isinstance(obj, dict) or "status" not in obj:
         return None
     status = obj["status"]
-    if isinstance(status, bool) or not isinstance(status, str | int):
-        return None
-    code = str(status).strip()
-    if not _CODE.match(code):
-        return None
-    code = str(int(code))  # "-016" and "0000" are still -16 and 0
+    if status == "0" and type(status) is str:
+        code = status  # what the steps below make of it
+    else:
+        if isinstance(status, bool) or not isinstance(status, str | int):
+            return None
+        code = str(status).strip()
+        if not _CODE.match(code):
+            return None
+        code = str(int(code))  # "-016" and "0000" are still -16 and 0
     reason = obj.get("reason")
     return Envelope(code, reason if isinstance(reason, str) else "", obj.get("data"), obj)
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """``value`` with every Decimal turned into its string: JSON-ready for ``raw``."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dict):

@@ -13,6 +13,8 @@ path skips) and compares the two on generated input, refusals and messages inclu
 * ITNIO's envelope reads ``"status": "0"`` without the regular expression, and ``plain`` returns
   JSON scalars at once.
 * The gateway copies the receipt with its attempts without ``attrs.evolve``.
+* :class:`~voicegw.http.ProviderHttp` checks headers for control characters in one pass when
+  every character is printable.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicegw.errors import UnsupportedFeature, ValidationError
+from voicegw.errors import ConfigurationError, UnsupportedFeature, ValidationError
 from voicegw.gateway import _with_attempts
-from voicegw.http import encode_json
+from voicegw.http import ProviderHttp, encode_json
 from voicegw.models import (
     Attempt,
     SendReceipt,
@@ -452,3 +454,34 @@ def test_a_receipt_subclass_is_still_evolved() -> None:
     assert type(copied) is Extended
     assert copied.extra == "mine"
     assert copied.reference == "r"
+
+
+# ---------------------------------------------------------------------------------------------
+# Header checks
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def original_check_headers(headers: dict[Any, Any]) -> None:
+    for header, value in headers.items():
+        if _CONTROL_CHARS.search(header) or _CONTROL_CHARS.search(value):
+            raise ConfigurationError(
+                f"header {header!r} holds a line break or control character; nothing was sent",
+                provider="p",
+                plugin="x",
+            )
+
+
+header_text = st.text(
+    alphabet=st.sampled_from("aZ09-;= \t\n\r\x00\x1f\x7f\x85\xa0é\u2028€👋"), max_size=6
+)
+header_maps = st.dictionaries(
+    header_text, header_text | st.sampled_from([1, None, b"bytes\n"]), max_size=4
+) | st.dictionaries(st.sampled_from([1, b"k"]), header_text, max_size=2)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(header_maps)
+def test_the_header_check_is_the_original(headers: dict[Any, Any]) -> None:
+    http = ProviderHttp(provider="p", plugin="x", base_url="http://127.0.0.1:9")
+    assert result(http._check_headers, headers) == result(original_check_headers, headers)

@@ -24,7 +24,6 @@ from typing import Any
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
 
 from voicegw.errors import (
     AuthenticationError,
@@ -232,20 +231,14 @@ class ProviderHttp:
                     provider=self.provider,
                     plugin=self.plugin,
                 ) from exc
-        for header, value in (headers or {}).items():
-            if _CONTROL_CHARS.search(header) or _CONTROL_CHARS.search(value):
-                # The value may be a secret (read with its trailing newline): name the header.
-                raise ConfigurationError(
-                    f"header {header!r} holds a line break or control character; nothing was sent",
-                    provider=self.provider,
-                    plugin=self.plugin,
-                )
+        if headers:
+            self._check_headers(headers)
         started = time.perf_counter()
         try:
             async with self.session.request(
                 method,
                 url,
-                headers=dict(headers or {}),
+                headers=dict(headers) if headers else {},
                 data=data,
                 params=params,
                 allow_redirects=allow_redirects,
@@ -253,7 +246,7 @@ class ProviderHttp:
                 body = await resp.read()
                 result = HttpResponse(
                     status=resp.status,
-                    headers=CIMultiDictProxy(resp.headers.copy()),
+                    headers=resp.headers,  # already an immutable CIMultiDictProxy
                     body=body,
                     url=str(resp.url),
                 )
@@ -269,14 +262,31 @@ class ProviderHttp:
                 type(error).__name__,
             )
             raise error from exc
-        logger.debug(
-            "%s %s -> %d in %.3fs",
-            method,
-            _path_only(url),
-            result.status,
-            time.perf_counter() - started,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # spare the arguments when nobody listens
+            logger.debug(
+                "%s %s -> %d in %.3fs",
+                method,
+                _path_only(url),
+                result.status,
+                time.perf_counter() - started,
+            )
         return result
+
+    def _check_headers(self, headers: Mapping[str, str]) -> None:
+        """Refuse a header that aiohttp would refuse (a line break or control character)."""
+        try:
+            if "".join((*headers, *headers.values())).isprintable():
+                return  # every control character is unprintable: none is here
+        except TypeError:
+            pass  # a name or value that is not text: the loop raises what it always raised
+        for header, value in headers.items():
+            if _CONTROL_CHARS.search(header) or _CONTROL_CHARS.search(value):
+                # The value may be a secret (read with its trailing newline): name the header.
+                raise ConfigurationError(
+                    f"header {header!r} holds a line break or control character; nothing was sent",
+                    provider=self.provider,
+                    plugin=self.plugin,
+                )
 
     def garbled(self, response: HttpResponse, why: str) -> VoiceError:
         """The error for a 2xx answer that is not what the provider ever sends.

@@ -214,6 +214,8 @@ field_values = (
     | st.sampled_from(["EN", "VN", "IDN", "TH", "ZH", "en", "JP", "٣٣٣٣٣٣٣٣"])
     | st.text(max_size=12)
     | st.integers(280, 1010).map(lambda n: "a" * n)
+    | st.sampled_from([299, 300, 800, 801, 1000, 1001]).map(lambda n: "a" * n)
+    | st.sampled_from([149, 150, 400, 401, 500, 501]).map(lambda n: "👋" * n)
     | st.integers(140, 520).map(lambda n: "👋" * n)
 )
 bodies = st.dictionaries(st.sampled_from(SEND_CODE_FIELDS), field_values, max_size=12)

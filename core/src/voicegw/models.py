@@ -174,6 +174,8 @@ def _aware_utc(value: datetime | None) -> datetime | None:
 
 
 def _required_aware_utc(value: datetime) -> datetime:
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # as in _aware_utc
     converted = _aware_utc(value)
     if converted is None:
         raise ValidationError("a timezone-aware datetime is required, got None")
@@ -273,12 +275,14 @@ PROMPT_TYPES: tuple[type, ...] = (Speech, Template, Audio, VerificationCode)
 
 
 def _prompts(value: Any) -> tuple[Prompt, ...]:
-    if isinstance(value, PROMPT_TYPES):
-        return (value,)  # type: ignore[return-value]
-    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
-        raise ValidationError(
-            "prompts must be a prompt or a sequence of Speech, Template, Audio, VerificationCode"
-        )
+    if type(value) is not list and type(value) is not tuple:  # lists and tuples pass these
+        if isinstance(value, PROMPT_TYPES):
+            return (value,)  # type: ignore[return-value]
+        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+            raise ValidationError(
+                "prompts must be a prompt or a sequence of Speech, Template, Audio, "
+                "VerificationCode"
+            )
     prompts = tuple(value)
     if not prompts:
         raise ValidationError("prompts must hold at least one prompt")

@@ -366,50 +366,69 @@ _CLEAN_FIELDS = frozenset(
 )
 
 
-def _digits_ok(value: Any) -> bool:
-    return type(value) is str and 7 <= len(value) <= 15 and value.isascii() and value.isdigit()
-
-
-def _int_ok(value: Any, low: int, high: int) -> bool:
-    return value is None or (type(value) is int and low <= value <= high)
-
-
-def _text_ok(value: str, limit: int) -> bool:
-    # An ASCII text has as many UTF-16 code units as characters.
-    return len(value) <= limit if value.isascii() else text_length(value) <= limit
-
-
 def send_code_clean(body: Mapping[str, Any], languages: frozenset[str]) -> bool:
     """True when ``send_code_problems(body, languages=languages)`` is certainly empty.
 
     A quick yes for the bodies :func:`build_send` writes: each value of the expected type and in
     range. False means "not decided here": the full rules then run and name the problems. It
-    never says yes where a rule would object (a property test holds it to that).
+    never says yes where a rule would object (a property test holds it to that). Written out
+    in one expression: it runs on every send.
     """
     if not _CLEAN_FIELDS.issuperset(body):
         return False
     get = body.get
+    callee = get("callee")
     display = get("displayNum")
     language = get("language")
     text = get("text")
     app_id = get("appId")
     called_info = get("calledInfo")
+    loop_count = get("loopCount")
+    recall = get("recallCount")  # > 0 with no recallInterval: nothing more to check
+    duration = get("maxDuration")
+    ringing = get("maxRingingTime")
+    # Digits: ASCII 0-9 only, 7 to 15 of them. Texts: an ASCII text has as many UTF-16 code
+    # units as characters. Whole numbers: ints, never bools.
     return (
-        _digits_ok(get("callee"))
-        and (display is None or display == "" or _digits_ok(display))
+        type(callee) is str
+        and 7 <= len(callee) <= 15
+        and callee.isascii()
+        and callee.isdigit()
+        and (
+            display is None
+            or display == ""
+            or (
+                type(display) is str
+                and 7 <= len(display) <= 15
+                and display.isascii()
+                and display.isdigit()
+            )
+        )
         and type(language) is str
         and language != ""
         and language in languages
         and type(text) is str
         and text != ""
-        and _text_ok(text, text_limit(language))
+        and (
+            (text.isascii() and len(text) <= TEXT_LIMIT and language not in SHORT_TEXT_LANGUAGES)
+            or text_length(text) <= text_limit(language)
+        )
         and type(app_id) is str
         and app_id != ""
-        and _int_ok(get("loopCount"), 1, 9)
-        and (called_info is None or (type(called_info) is str and _text_ok(called_info, 1000)))
-        and _int_ok(get("recallCount"), 0, 9)  # recall > 0 with no recallInterval: nothing to check
-        and _int_ok(get("maxDuration"), 1, 120)
-        and _int_ok(get("maxRingingTime"), 20, 120)
+        and (loop_count is None or (type(loop_count) is int and 1 <= loop_count <= 9))
+        and (
+            called_info is None
+            or (
+                type(called_info) is str
+                and (
+                    (called_info.isascii() and len(called_info) <= CALLED_INFO_LIMIT)
+                    or text_length(called_info) <= CALLED_INFO_LIMIT
+                )
+            )
+        )
+        and (recall is None or (type(recall) is int and 0 <= recall <= 9))
+        and (duration is None or (type(duration) is int and 1 <= duration <= 120))
+        and (ringing is None or (type(ringing) is int and 20 <= ringing <= 120))
     )
 
 
@@ -606,6 +625,9 @@ def _speech(prompts: Sequence[Prompt], overrides: Mapping[str, str]) -> tuple[st
     return codes[0], " ".join(parts)
 
 
+_TEXT_PROMPTS = frozenset({Speech, VerificationCode})
+
+
 def _check_prompts(notification: VoiceNotification) -> str | None:
     """The Audio file id to play, None for speech; refuses what ITNIO cannot do."""
     if notification.collect is not None:
@@ -614,6 +636,9 @@ def _check_prompts(notification: VoiceNotification) -> str | None:
             "in feedbackValue)",
             plugin=PLUGIN,
         )
+    prompts = notification.prompts
+    if len(prompts) == 1 and type(prompts[0]) in _TEXT_PROMPTS:
+        return None  # one text prompt: no Audio, no Template
     audio = [p for p in notification.prompts if isinstance(p, Audio)]
     for index, prompt in enumerate(notification.prompts):
         if isinstance(prompt, Template):

@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
@@ -40,6 +40,9 @@ from voicegw.errors import (
     VoiceError,
 )
 
+if TYPE_CHECKING:
+    from yarl import URL
+
 __all__ = [
     "HttpResponse",
     "ProviderHttp",
@@ -52,6 +55,8 @@ __all__ = [
 logger = logging.getLogger("voicegw.http")
 
 _USER_AGENT = "voicegw/0.1 (+aiohttp)"
+#: How many paths a ProviderHttp keeps the URL of.
+_KNOWN_URLS = 32
 #: What aiohttp refuses in a header (it raises ValueError): control characters but tab.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -185,6 +190,10 @@ class ProviderHttp:
         )
         self._session = session
         self._owns_session = session is None
+        #: URL text → (the URL object aiohttp made of it, that object's text), once a request
+        #: to it came back without a redirect: handed back to aiohttp, it is neither parsed nor
+        #: printed again. The first few URLs only (those with ids in them would only pile up).
+        self._urls: dict[str, tuple[URL, str]] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -233,22 +242,29 @@ class ProviderHttp:
                 ) from exc
         if headers:
             self._check_headers(headers)
+        known = self._urls.get(url) if params is None else None
         started = time.perf_counter()
         try:
             async with self.session.request(
                 method,
-                url,
+                url if known is None else known[0],
                 headers=dict(headers) if headers else {},
                 data=data,
                 params=params,
                 allow_redirects=allow_redirects,
             ) as resp:
                 body = await resp.read()
+                if known is not None and resp.url is known[0]:
+                    final_url = known[1]
+                else:
+                    final_url = str(resp.url)
+                    if params is None and not resp.history and len(self._urls) < _KNOWN_URLS:
+                        self._urls[url] = (resp.url, final_url)
                 result = HttpResponse(
                     status=resp.status,
                     headers=resp.headers,  # already an immutable CIMultiDictProxy
                     body=body,
-                    url=str(resp.url),
+                    url=final_url,
                 )
         except VoiceError:
             raise

@@ -55,7 +55,7 @@ __all__ = [
 logger = logging.getLogger("voicegw.http")
 
 _USER_AGENT = "voicegw/0.1 (+aiohttp)"
-#: How many paths a ProviderHttp keeps the URL of.
+#: How many URLs a ProviderHttp keeps parsed (see ``ProviderHttp._urls``).
 _KNOWN_URLS = 32
 #: What aiohttp refuses in a header (it raises ValueError): control characters but tab.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")

@@ -275,7 +275,8 @@ PROMPT_TYPES: tuple[type, ...] = (Speech, Template, Audio, VerificationCode)
 
 
 def _prompts(value: Any) -> tuple[Prompt, ...]:
-    if type(value) is not list and type(value) is not tuple:  # lists and tuples pass these
+    # A list or a tuple is no single prompt, no str or bytes, and iterable: straight on.
+    if type(value) is not list and type(value) is not tuple:
         if isinstance(value, PROMPT_TYPES):
             return (value,)  # type: ignore[return-value]
         if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):

@@ -503,3 +503,49 @@ async def test_translation_is_quick_for_a_dead_port(clients: Callable[..., Provi
     with pytest.raises(TransportError):
         await clients(f"http://127.0.0.1:{closed_port()}", timeout=30).request("GET", "/")
     assert time.monotonic() - started < 10
+
+
+async def test_a_url_is_parsed_once_and_answers_name_the_url_they_came_from(
+    serve: Serve, clients: Callable[..., ProviderHttp]
+) -> None:
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(text=request.path_qs)
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/voice/target")
+
+    app = web.Application()
+    app.router.add_route("*", "/voice/target", answer)
+    app.router.add_route("*", "/voice/moved", moved)
+    base = await serve(app)
+    http = clients(base)
+    first = await http.request("POST", "/voice/target", body=b"1")
+    again = await http.request("POST", "voice/target", body=b"2")
+    assert first.url == again.url == base + "/voice/target"
+    assert again.body == b"/voice/target"
+    # After a redirect the answer names where it came from, and nothing is kept for the path.
+    redirected = await http.request("GET", "/voice/moved")
+    assert redirected.url == base + "/voice/target"
+    assert (await http.request("GET", "/voice/moved")).url == base + "/voice/target"
+    # A query makes a URL of its own each time.
+    queried = await http.request("GET", "/voice/target", params={"a": "1"})
+    assert queried.url == base + "/voice/target?a=1"
+    assert queried.body == b"/voice/target?a=1"
+    assert list(http._urls) == [base + "/voice/target"]
+
+
+async def test_only_the_first_urls_are_kept(
+    serve: Serve, clients: Callable[..., ProviderHttp]
+) -> None:
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(text=request.path)
+
+    app = web.Application()
+    app.router.add_route("GET", "/record/{id}", answer)
+    base = await serve(app)
+    http = clients(base)
+    for n in range(40):
+        result = await http.request("GET", f"/record/{n}")
+        assert result.url == f"{base}/record/{n}"
+        assert result.body == f"/record/{n}".encode()
+    assert len(http._urls) == 32

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from voicegw import (
@@ -527,6 +527,7 @@ def test_an_italian_leading_zero_is_part_of_the_number() -> None:
     code=st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
     national=st.text(alphabet="0123456789", min_size=4, max_size=13),
 )
+@example(code=359, national="0000000000")
 def test_e164_acceptance_matches_the_phonenumbers_parser(code: int, national: str) -> None:
     number = f"+{code}{national}"
     if not 8 <= len(number) <= 16:
@@ -542,4 +543,8 @@ def test_e164_acceptance_matches_the_phonenumbers_parser(code: int, national: st
         assert not expected
     else:
         assert expected
-        assert phonenumbers.parse(normalized, None) == parsed
+        # The number as written, or, when only the parser could read it (a trunk zero after the
+        # country code), the parser's E.164 form of it. Parsing that form again may drop one
+        # more zero ("+359 0 000000000"), so it is compared as text, not parsed back.
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        assert normalized in (number, e164)

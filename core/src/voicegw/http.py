@@ -20,11 +20,10 @@ import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
 
 from voicegw.errors import (
     AuthenticationError,
@@ -41,6 +40,9 @@ from voicegw.errors import (
     VoiceError,
 )
 
+if TYPE_CHECKING:
+    from yarl import URL
+
 __all__ = [
     "HttpResponse",
     "ProviderHttp",
@@ -53,6 +55,8 @@ __all__ = [
 logger = logging.getLogger("voicegw.http")
 
 _USER_AGENT = "voicegw/0.1 (+aiohttp)"
+#: How many URLs a ProviderHttp keeps parsed (see ``ProviderHttp._urls``).
+_KNOWN_URLS = 32
 #: What aiohttp refuses in a header (it raises ValueError): control characters but tab.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -152,9 +156,13 @@ def translate_client_error(
     return OutcomeUnknown(f"the exchange failed after sending ({name}: {exc})", **kwargs)
 
 
+#: What ``json.dumps(data, ensure_ascii=False, separators=(",", ":"))`` builds on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_json(data: Any) -> bytes:
     """Compact UTF-8 JSON, as :meth:`ProviderHttp.request` sends ``json_body``."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(data).encode()
 
 
 class ProviderHttp:
@@ -182,6 +190,10 @@ class ProviderHttp:
         )
         self._session = session
         self._owns_session = session is None
+        #: URL text → (the URL object aiohttp made of it, that object's text), once a request
+        #: to it came back without a redirect: handed back to aiohttp, it is neither parsed nor
+        #: printed again. The first few URLs only (those with ids in them would only pile up).
+        self._urls: dict[str, tuple[URL, str]] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -228,30 +240,31 @@ class ProviderHttp:
                     provider=self.provider,
                     plugin=self.plugin,
                 ) from exc
-        for header, value in (headers or {}).items():
-            if _CONTROL_CHARS.search(header) or _CONTROL_CHARS.search(value):
-                # The value may be a secret (read with its trailing newline): name the header.
-                raise ConfigurationError(
-                    f"header {header!r} holds a line break or control character; nothing was sent",
-                    provider=self.provider,
-                    plugin=self.plugin,
-                )
+        if headers:
+            self._check_headers(headers)
+        known = self._urls.get(url) if params is None else None
         started = time.perf_counter()
         try:
             async with self.session.request(
                 method,
-                url,
-                headers=dict(headers or {}),
+                url if known is None else known[0],
+                headers=dict(headers) if headers else {},
                 data=data,
                 params=params,
                 allow_redirects=allow_redirects,
             ) as resp:
                 body = await resp.read()
+                if known is not None and resp.url is known[0]:
+                    final_url = known[1]
+                else:
+                    final_url = str(resp.url)
+                    if params is None and not resp.history and len(self._urls) < _KNOWN_URLS:
+                        self._urls[url] = (resp.url, final_url)
                 result = HttpResponse(
                     status=resp.status,
-                    headers=CIMultiDictProxy(resp.headers.copy()),
+                    headers=resp.headers,  # already an immutable CIMultiDictProxy
                     body=body,
-                    url=str(resp.url),
+                    url=final_url,
                 )
         except VoiceError:
             raise
@@ -265,14 +278,31 @@ class ProviderHttp:
                 type(error).__name__,
             )
             raise error from exc
-        logger.debug(
-            "%s %s -> %d in %.3fs",
-            method,
-            _path_only(url),
-            result.status,
-            time.perf_counter() - started,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # spare the arguments when nobody listens
+            logger.debug(
+                "%s %s -> %d in %.3fs",
+                method,
+                _path_only(url),
+                result.status,
+                time.perf_counter() - started,
+            )
         return result
+
+    def _check_headers(self, headers: Mapping[str, str]) -> None:
+        """Refuse a header that aiohttp would refuse (a line break or control character)."""
+        try:
+            if "".join((*headers, *headers.values())).isprintable():
+                return  # every control character is unprintable: none is here
+        except TypeError:
+            pass  # a name or value that is not text: the loop raises what it always raised
+        for header, value in headers.items():
+            if _CONTROL_CHARS.search(header) or _CONTROL_CHARS.search(value):
+                # The value may be a secret (read with its trailing newline): name the header.
+                raise ConfigurationError(
+                    f"header {header!r} holds a line break or control character; nothing was sent",
+                    provider=self.provider,
+                    plugin=self.plugin,
+                )
 
     def garbled(self, response: HttpResponse, why: str) -> VoiceError:
         """The error for a 2xx answer that is not what the provider ever sends.

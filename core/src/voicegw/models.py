@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+#: ``_E164`` without the slack of ``$`` (which also matches before a final newline).
+_E164_EXACT = re.compile(r"\+[1-9][0-9]{6,14}")
 _PUNCTUATION = re.compile(r"[\s\-().]")
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -62,11 +64,14 @@ def normalize_e164(value: str, *, field: str = "number") -> str:
     """
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be a string in E.164 form, got {type(value).__name__}")
-    compact = _PUNCTUATION.sub("", value)
-    if not _E164.match(compact):
-        raise ValidationError(f"{field} must be E.164: '+' then 7 to 15 digits, got {value!r}")
-    fast = _phone_number(compact)
-    if fast is not None and phonenumbers.is_possible_number(fast):
+    # Models hand over numbers their converter already compacted: no substitution then.
+    if _E164_EXACT.fullmatch(value):  # nothing to remove
+        compact = value
+    else:
+        compact = _PUNCTUATION.sub("", value)
+        if not _E164.match(compact):
+            raise ValidationError(f"{field} must be E.164: '+' then 7 to 15 digits, got {value!r}")
+    if _possible(compact):
         return compact
     # The slow path: let the library read what people write, e.g. a trunk zero after the
     # country code ("+44 (0)20 …"), and give the number in its real E.164 form.
@@ -79,6 +84,24 @@ def normalize_e164(value: str, *, field: str = "number") -> str:
             f"{field} {value!r} has an impossible length for country code +{parsed.country_code}"
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+#: (first three digits, length) of an E.164 number → whether it is possible. Both decide the
+#: answer: the first three digits fix the country calling code (codes are prefix-free), and
+#: ``is_possible_number`` looks only at the national number's length for that code. Bounded
+#: by 1,000 prefixes × 9 lengths.
+_POSSIBLE: dict[tuple[str, int], bool] = {}
+
+
+def _possible(e164: str) -> bool:
+    """Whether an E.164 string (``+`` and 7–15 digits) is a possible number, the way
+    ``phonenumbers.is_possible_number`` says, remembered per country code and length."""
+    key = (e164[1:4], len(e164))
+    known = _POSSIBLE.get(key)
+    if known is None:
+        number = _phone_number(e164)
+        known = _POSSIBLE[key] = number is not None and phonenumbers.is_possible_number(number)
+    return known
 
 
 def _phone_number(e164: str) -> phonenumbers.PhoneNumber | None:
@@ -141,6 +164,8 @@ def _aware_utc(value: datetime | None) -> datetime | None:
     """Converter: refuse naive datetimes, express aware ones in UTC."""
     if value is None:
         return None
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # what astimezone(UTC) gives: this very object
     if not isinstance(value, datetime):
         raise ValidationError(f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -149,6 +174,8 @@ def _aware_utc(value: datetime | None) -> datetime | None:
 
 
 def _required_aware_utc(value: datetime) -> datetime:
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # as in _aware_utc
     converted = _aware_utc(value)
     if converted is None:
         raise ValidationError("a timezone-aware datetime is required, got None")
@@ -248,12 +275,15 @@ PROMPT_TYPES: tuple[type, ...] = (Speech, Template, Audio, VerificationCode)
 
 
 def _prompts(value: Any) -> tuple[Prompt, ...]:
-    if isinstance(value, PROMPT_TYPES):
-        return (value,)  # type: ignore[return-value]
-    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
-        raise ValidationError(
-            "prompts must be a prompt or a sequence of Speech, Template, Audio, VerificationCode"
-        )
+    # A list or a tuple is no single prompt, no str or bytes, and iterable: straight on.
+    if type(value) is not list and type(value) is not tuple:
+        if isinstance(value, PROMPT_TYPES):
+            return (value,)  # type: ignore[return-value]
+        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+            raise ValidationError(
+                "prompts must be a prompt or a sequence of Speech, Template, Audio, "
+                "VerificationCode"
+            )
     prompts = tuple(value)
     if not prompts:
         raise ValidationError("prompts must hold at least one prompt")

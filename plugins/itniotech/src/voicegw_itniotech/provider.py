@@ -309,6 +309,9 @@ class ItniotechProvider(HttpProvider):
 
 def _opaque_id(value: Any) -> str | None:
     """An id from ``data``: a non-empty string (or a whole number) of at most 64 characters."""
+    if type(value) is str:  # the usual answer: what the steps below make of a str
+        value = value.strip()
+        return value if value and len(value) <= MAX_ID_LENGTH else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -321,7 +324,7 @@ def _opaque_id(value: Any) -> str | None:
 
 
 def _raw(body: Mapping[str, Any]) -> dict[str, Any]:
-    result = plain(dict(body))
+    result = plain(body if type(body) is dict else dict(body))  # plain copies a dict
     assert isinstance(result, dict)
     return result
 

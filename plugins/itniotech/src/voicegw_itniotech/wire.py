@@ -77,6 +77,7 @@ __all__ = [
     "record_from_wire",
     "record_path",
     "records_from_push",
+    "send_code_clean",
     "send_code_problems",
     "send_group_problems",
     "spoken_digits",
@@ -142,6 +143,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+#: The decoder ``json.loads(text, parse_float=Decimal, parse_constant=…)`` builds on every call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def loads(body: bytes | str) -> Any:
     """Decode an ITNIO answer: numbers with a fraction become Decimal, never float.
 
@@ -149,6 +154,8 @@ def loads(body: bytes | str) -> Any:
     """
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
+        if isinstance(text, str) and not text.startswith("\ufeff"):
+            return _DECODER.decode(text)  # what json.loads does with these arguments
         return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"not JSON: {type(exc).__name__}") from None
@@ -174,18 +181,26 @@ def envelope_from(obj: Any) -> Envelope | None:
     if not isinstance(obj, dict) or "status" not in obj:
         return None
     status = obj["status"]
-    if isinstance(status, bool) or not isinstance(status, str | int):
-        return None
-    code = str(status).strip()
-    if not _CODE.match(code):
-        return None
-    code = str(int(code))  # "-016" and "0000" are still -16 and 0
+    if status == "0" and type(status) is str:
+        code = status  # what the steps below make of it
+    else:
+        if isinstance(status, bool) or not isinstance(status, str | int):
+            return None
+        code = str(status).strip()
+        if not _CODE.match(code):
+            return None
+        code = str(int(code))  # "-016" and "0000" are still -16 and 0
     reason = obj.get("reason")
     return Envelope(code, reason if isinstance(reason, str) else "", obj.get("data"), obj)
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """``value`` with every Decimal turned into its string: JSON-ready for ``raw``."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dict):
@@ -341,6 +356,80 @@ def send_code_problems(
         rule = f"must be a country calling code of 1 to 4 digits, got {_show(accent)}"
         problems.append(Problem("accent", rule))
     return [p for p in problems if p is not None]
+
+
+#: The sendCode fields :func:`send_code_clean` decides on; any other field (the options-only
+#: ones and anything unknown) leaves the decision to :func:`send_code_problems`.
+_CLEAN_FIELDS = frozenset(
+    {"callee", "displayNum", "language", "text", "appId", "loopCount", "calledInfo"}
+    | {"recallCount", "maxDuration", "maxRingingTime"}
+)
+
+
+def send_code_clean(body: Mapping[str, Any], languages: frozenset[str]) -> bool:
+    """True when ``send_code_problems(body, languages=languages)`` is certainly empty.
+
+    A quick yes for the bodies :func:`build_send` writes: each value of the expected type and in
+    range. False means "not decided here": the full rules then run and name the problems. It
+    never says yes where a rule would object (a property test holds it to that). Written out
+    in one expression: it runs on every send.
+    """
+    if not _CLEAN_FIELDS.issuperset(body):
+        return False
+    get = body.get
+    callee = get("callee")
+    display = get("displayNum")
+    language = get("language")
+    text = get("text")
+    app_id = get("appId")
+    called_info = get("calledInfo")
+    loop_count = get("loopCount")
+    recall = get("recallCount")  # > 0 with no recallInterval: nothing more to check
+    duration = get("maxDuration")
+    ringing = get("maxRingingTime")
+    # Digits: ASCII 0-9 only, 7 to 15 of them. Texts: an ASCII text has as many UTF-16 code
+    # units as characters. Whole numbers: ints, never bools.
+    return (
+        type(callee) is str
+        and 7 <= len(callee) <= 15
+        and callee.isascii()
+        and callee.isdigit()
+        and (
+            display is None
+            or display == ""
+            or (
+                type(display) is str
+                and 7 <= len(display) <= 15
+                and display.isascii()
+                and display.isdigit()
+            )
+        )
+        and type(language) is str
+        and language != ""
+        and language in languages
+        and type(text) is str
+        and text != ""
+        and (
+            (text.isascii() and len(text) <= TEXT_LIMIT and language not in SHORT_TEXT_LANGUAGES)
+            or text_length(text) <= text_limit(language)
+        )
+        and type(app_id) is str
+        and app_id != ""
+        and (loop_count is None or (type(loop_count) is int and 1 <= loop_count <= 9))
+        and (
+            called_info is None
+            or (
+                type(called_info) is str
+                and (
+                    (called_info.isascii() and len(called_info) <= CALLED_INFO_LIMIT)
+                    or text_length(called_info) <= CALLED_INFO_LIMIT
+                )
+            )
+        )
+        and (recall is None or (type(recall) is int and 0 <= recall <= 9))
+        and (duration is None or (type(duration) is int and 1 <= duration <= 120))
+        and (ringing is None or (type(ringing) is int and 20 <= ringing <= 120))
+    )
 
 
 def send_group_problems(
@@ -525,6 +614,8 @@ def _speech(prompts: Sequence[Prompt], overrides: Mapping[str, str]) -> tuple[st
             )
         codes.append(code)
         parts.append(text)
+    if len(codes) == 1:
+        return codes[0], parts[0]
     if len(set(codes)) > 1:
         raise UnsupportedFeature(
             f"prompts mix languages ({', '.join(dict.fromkeys(codes))}): ITNIO reads one text "
@@ -532,6 +623,9 @@ def _speech(prompts: Sequence[Prompt], overrides: Mapping[str, str]) -> tuple[st
             plugin=PLUGIN,
         )
     return codes[0], " ".join(parts)
+
+
+_TEXT_PROMPTS = frozenset({Speech, VerificationCode})
 
 
 def _check_prompts(notification: VoiceNotification) -> str | None:
@@ -542,6 +636,9 @@ def _check_prompts(notification: VoiceNotification) -> str | None:
             "in feedbackValue)",
             plugin=PLUGIN,
         )
+    prompts = notification.prompts
+    if len(prompts) == 1 and type(prompts[0]) in _TEXT_PROMPTS:
+        return None  # one text prompt: no Audio, no Template
     audio = [p for p in notification.prompts if isinstance(p, Audio)]
     for index, prompt in enumerate(notification.prompts):
         if isinstance(prompt, Template):
@@ -593,14 +690,19 @@ def build_send(notification: VoiceNotification, settings: ItniotechSettings) -> 
         body["maxDuration"] = notification.max_duration
     if notification.ring_timeout is not None:
         body["maxRingingTime"] = notification.ring_timeout
-    extra = _options(notification.options, group=file_id is not None)
+    extra = (
+        _options(notification.options, group=file_id is not None) if notification.options else {}
+    )
     body.update(extra)
-    from_options = frozenset(extra)
     if file_id is None:
-        languages = SEED_LANGUAGE_CODES | frozenset(settings.language_codes.values())
-        _raise_problems(send_code_problems(body, languages=languages), from_options)
+        codes = settings.language_codes
+        languages = (
+            SEED_LANGUAGE_CODES | frozenset(codes.values()) if codes else SEED_LANGUAGE_CODES
+        )
+        if not send_code_clean(body, languages):
+            _raise_problems(send_code_problems(body, languages=languages), frozenset(extra))
         return WireRequest("POST", "/voice/sendCode", body)
-    _raise_problems(send_group_problems(body), from_options)
+    _raise_problems(send_group_problems(body), frozenset(extra))
     return WireRequest("POST", "/voice/sendGroup", body)
 
 

@@ -122,3 +122,19 @@ def test_docstring_examples_run(module: str) -> None:
     )
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_importing_voicegw_leaves_the_http_stack_for_later() -> None:
+    """``import voicegw`` stays cheap: aiohttp loads with the first provider that speaks HTTP."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, voicegw; "
+        "heavy = ('aiohttp', 'voicegw.http', 'voicegw.webhooks'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed program
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -13,11 +13,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeGuard, TypeVar, runtime_checkable
 
-import aiohttp
 import attrs
 
 from voicegw.errors import UnsupportedFeature, ValidationError, VoiceError
-from voicegw.http import ProviderHttp
 from voicegw.models import (
     AudioFile,
     AudioUpload,
@@ -31,7 +29,10 @@ from voicegw.models import (
 )
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from voicegw.codes import CodeTable
+    from voicegw.http import ProviderHttp
     from voicegw.testing.emulator import Emulator
 
 __all__ = [
@@ -292,8 +293,11 @@ class HttpProvider(BaseProvider):
         *,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        # imported here, not at the top: ``import voicegw`` must not pay for aiohttp
+        from voicegw.http import ProviderHttp
+
         super().__init__(name, settings)
-        self.http = ProviderHttp(
+        self.http: ProviderHttp = ProviderHttp(
             provider=name,
             plugin=self.plugin,
             base_url=settings.base_url,

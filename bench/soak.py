@@ -239,6 +239,27 @@ class _Receiver:
                     raise RuntimeError("the receiver did not start; see its logs")
                 await asyncio.sleep(0.05)
 
+    async def drained(self, limit: float) -> dict[str, int]:
+        """Wait (at most ``limit`` seconds) until the receiver has read every push it stored.
+
+        The receiver acknowledges a push once it is in the store's inbox and reads it into
+        records right after; a push still waiting is not lost, but the verdict reads records.
+        Returns the last ``/healthz`` inbox counts.
+        """
+        deadline = time.monotonic() + limit
+        counts: dict[str, int] = {}
+        async with aiohttp.ClientSession() as session:
+            while True:
+                with contextlib.suppress(aiohttp.ClientError, OSError, ValueError):
+                    async with session.get(self.base + "/healthz") as resp:
+                        health = await resp.json()
+                    counts = {key: int(health.get(key, 0)) for key in ("queued", "failed")}
+                    if counts["queued"] == 0:
+                        return counts
+                if time.monotonic() > deadline:
+                    return counts
+                await asyncio.sleep(0.1)
+
     async def kill(self) -> None:
         """SIGKILL: no clean shutdown, whatever it was doing."""
         if self.process is not None and self.process.returncode is None:
@@ -287,6 +308,8 @@ class Soak:
         self.workdir = workdir
         self.rng = random.Random(params.seed)
         self.tally = _Tally()
+        #: The receiver's inbox once settled: pushes still waiting to be read, and set aside.
+        self.inbox: dict[str, int] = {}
         self.outputs = _Outputs()
         self.capture = _Capture()
         self.db = workdir / "soak.db"
@@ -605,6 +628,7 @@ class Soak:
         await asyncio.gather(
             *(emulator.drain(self.params.settle_limit) for emulator in self.emulators.values())
         )
+        self.inbox = await self.receiver.drained(self.params.settle_limit)
 
     async def _replay(self, session: aiohttp.ClientSession) -> None:
         """Genuine pushes again: duplicates, and stale ones after the final record."""
@@ -750,7 +774,11 @@ class Soak:
                 },
                 "pushes_replayed": self.tally.replayed,
                 "itnio_records_reconciled_by_query": self.tally.reconciled,
-                "receiver": {"starts": self.receiver.starts, "kills": self.receiver.kills},
+                "receiver": {
+                    "starts": self.receiver.starts,
+                    "kills": self.receiver.kills,
+                    "inbox_after_settling": self.inbox,
+                },
                 "final_status_wrong": len(wrong),
                 "final_status_wrong_sample": wrong[:5],
                 "records_lost_sample": lost[:5],

@@ -511,6 +511,68 @@ async def test_queued_reading_waits_for_quiet_but_not_past_max_defer(
         await client.close()
 
 
+class FlakyReadStore(MemoryStore):
+    """Completing a queued push fails with ``error`` while it is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error: Exception | None = None
+        self.failures = 0
+
+    async def complete_push(
+        self, push_id: int, events: Sequence[CallEvent], *, plugin: str
+    ) -> list[bool]:
+        if self.error is not None:
+            self.failures += 1
+            raise self.error
+        return await super().complete_push(push_id, events, plugin=plugin)
+
+
+async def test_queued_a_store_down_while_reading_keeps_the_push_until_it_is_back(
+    emulator: SandboxEmulator,
+) -> None:
+    from voicegw.errors import StoreError
+
+    store = FlakyReadStore()
+    store.error = StoreError("database is locked")
+    gateway = make_gateway(emulator, store)
+    client = await start(gateway, emulator)
+    receiver(client).retry_delay = 0.01
+    try:
+        receipt = await gateway.send(VoiceNotification("+8613800000100", [Speech("hi", "en")]))
+        await emulator.drain()
+        async with asyncio.timeout(10):
+            while store.failures < 2:  # tried, and tried again
+                await asyncio.sleep(0.01)
+        while_down = await store.count_pushes()
+        store.error = None
+        await settle(client)
+        record = await store.get_record(PROVIDER, receipt.call_id)
+    finally:
+        await client.close()
+    assert [p.status for p in emulator.push_log] == [200]  # acknowledged once it was held
+    assert while_down == {"queued": 1, "failed": 0}
+    assert record is not None and record.status == "completed"
+
+
+async def test_queued_events_the_store_refuses_for_good_are_set_aside(
+    emulator: SandboxEmulator,
+) -> None:
+    from voicegw.errors import StoreError
+
+    store = FlakyReadStore()
+    store.error = StoreError("an event cannot be stored: bad value", retryable=False)
+    client = await start(make_gateway(emulator, store), emulator)
+    try:
+        assert await post_signed(emulator, client, b"[]") == 200
+        await settle(client)
+    finally:
+        await client.close()
+    assert store.failures == 1  # not retried ahead of every later push
+    [push] = await store.queued_pushes(failed=True)
+    assert push.failure is not None and push.failure.startswith("not storable: StoreError")
+
+
 async def test_a_store_without_an_inbox_reads_inline(emulator: SandboxEmulator) -> None:
     store = PlainStore()
     assert not isinstance(store, PushInbox)

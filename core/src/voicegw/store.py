@@ -287,7 +287,7 @@ class MemoryStore:
         self.records: dict[tuple[str, str], CallRecord] = {}
         self.events: dict[str, CallEvent] = {}
         self.inbox: dict[int, QueuedPush] = {}
-        self._digests: dict[int, str] = {}
+        self._held: dict[str, int] = {}  # push_digest → id of the push held in the inbox
         self._next_push = 1
 
     async def open(self) -> None:
@@ -351,12 +351,12 @@ class MemoryStore:
 
     async def enqueue_push(self, provider: str, kind: str, body: bytes) -> bool:
         digest = push_digest(provider, kind, body)
-        if digest in self._digests.values():
+        if digest in self._held:
             return False
         push = QueuedPush(self._next_push, provider, kind, bytes(body), datetime.now(UTC))
         self._next_push += 1
         self.inbox[push.id] = push
-        self._digests[push.id] = digest
+        self._held[digest] = push.id
         return True
 
     async def queued_pushes(self, limit: int = 100, *, failed: bool = False) -> list[QueuedPush]:
@@ -367,8 +367,9 @@ class MemoryStore:
         self, push_id: int, events: Sequence[CallEvent], *, plugin: str
     ) -> list[bool]:
         fresh = await self.save_events(events, plugin=plugin)
-        self.inbox.pop(push_id, None)
-        self._digests.pop(push_id, None)
+        push = self.inbox.pop(push_id, None)
+        if push is not None:
+            del self._held[push_digest(push.provider, push.kind, push.body)]
         return fresh
 
     async def fail_push(self, push_id: int, reason: str) -> None:

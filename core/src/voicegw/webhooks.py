@@ -327,7 +327,15 @@ class Receiver:
             logger.exception("push parser failed", extra=log)
             await self._set_aside(push, f"parser failed: {type(exc).__name__}", log)
             return
-        fresh = await self.inbox.complete_push(push.id, events, plugin=provider.plugin)
+        try:
+            fresh = await self.inbox.complete_push(push.id, events, plugin=provider.plugin)
+        except VoiceError as exc:
+            if exc.retryable:
+                raise  # the store is down: _read_forever tries again after retry_delay
+            # the store will never take these events (say, a value JSON cannot hold): keep
+            # the push aside instead of retrying it forever ahead of every later push
+            await self._set_aside(push, f"not storable: {type(exc).__name__}: {exc}", log)
+            return
         self._stored(events, fresh, log)
 
     async def _set_aside(self, push: QueuedPush, reason: str, log: dict[str, Any]) -> None:

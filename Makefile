@@ -1,7 +1,8 @@
 # voicegw — every target creates the virtual environment it needs on demand.
 #   make demo   set up, then run the demo against the local emulators
 #   make test   set up, then lint, types, the whole suite, the docs build, and the
-#               distributions installed alone (core alone; each plugin beside core alone)
+#               distributions installed alone (core alone; each plugin beside core alone),
+#               and the built distributions checked as an index would (make dist)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,7 @@ STAMP  := $(VENV)/.installed
 DISTS  := core/pyproject.toml plugins/itniotech/pyproject.toml plugins/huawei/pyproject.toml
 PIP    := pip install --quiet --disable-pip-version-check
 
-.PHONY: all venv demo test lint types pytest docs bench soak alone clean
+.PHONY: all venv demo test lint types pytest docs bench soak alone dist clean
 
 all: test
 
@@ -45,7 +46,12 @@ alone:
 	./scripts/test-alone huawei tests/huawei
 	./scripts/test-example
 
-test: lint types pytest docs alone
+# The sdist and wheel of every distribution, checked as an index would (twine check --strict),
+# their contents checked (py.typed, licence, no tests), then installed alone to run the demo.
+dist: $(STAMP)
+	./scripts/check-dist
+
+test: lint types pytest docs alone dist
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -54,4 +60,4 @@ soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
 clean:
-	rm -rf $(VENV) .venv-* build site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-* build dist site .mypy_cache .ruff_cache .pytest_cache

@@ -123,3 +123,11 @@ def test_the_plugin_is_registered() -> None:
     provider = spec.factory("hw", load())
     assert isinstance(provider, HuaweiProvider)
     assert provider.capabilities <= spec.capabilities
+
+
+def test_the_package_version_is_the_metadata_version() -> None:
+    import importlib.metadata
+
+    import voicegw_huawei
+
+    assert voicegw_huawei.__version__ == importlib.metadata.version("voicegw-huawei")

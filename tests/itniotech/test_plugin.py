@@ -168,3 +168,11 @@ async def test_the_gateway_refuses_what_the_plugin_cannot_do(mocked: aioresponse
         with pytest.raises(UnsupportedFeature):
             await gateway.hangup("1", provider="itn")
     assert not mocked.requests
+
+
+def test_the_package_version_is_the_metadata_version() -> None:
+    import importlib.metadata
+
+    import voicegw_itniotech
+
+    assert voicegw_itniotech.__version__ == importlib.metadata.version("voicegw-itniotech")

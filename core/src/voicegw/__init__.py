@@ -64,6 +64,7 @@ from voicegw.provider import (
 )
 from voicegw.serialization import converter
 
+#: The distribution's version; ``pyproject.toml`` reads it from here (the single source).
 __version__ = "0.1.0"
 
 __all__ = [

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import pluggy
 
@@ -23,12 +23,19 @@ from voicegw.errors import ConfigurationError
 from voicegw.models import CallEvent
 from voicegw.provider import PLUGIN_API_VERSION, ProviderPlugin
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginRegistry", "default_registry"]
+__all__ = ["ENTRY_POINT_GROUP", "Distribution", "PluginRegistry", "default_registry"]
 
 ENTRY_POINT_GROUP = "voicegw.plugins"
 DISABLE_ENV = "VOICEGW_DISABLE_PLUGINS"
 
 logger = logging.getLogger("voicegw.plugins")
+
+
+class Distribution(NamedTuple):
+    """The installed package a plugin came from, as its metadata names it."""
+
+    name: str
+    version: str
 
 
 class PluginRegistry:
@@ -43,6 +50,7 @@ class PluginRegistry:
         self._providers: dict[str, ProviderPlugin] = {}
         self._origin: dict[str, str] = {}
         self._unavailable: dict[str, str] = {}
+        self._distributions: dict[str, Distribution] = {}
         self._current_source = "<direct>"
 
     # -- the hook's side -----------------------------------------------------------------
@@ -89,6 +97,8 @@ class PluginRegistry:
                 self._unavailable[ep.name] = f"failed to import {ep.value}: {_describe(exc)}"
                 logger.warning("voicegw plugin %r unavailable: %s", ep.name, exc)
                 continue
+            if ep.dist is not None:
+                self._distributions[ep.name] = Distribution(ep.dist.name, ep.dist.version)
             self._register_module(module, ep.name)
 
     def _register_module(self, module: Any, name: str) -> None:
@@ -166,6 +176,12 @@ class PluginRegistry:
         """Every available provider plugin by name."""
         self.load()
         return dict(sorted(self._providers.items()))
+
+    def distribution(self, plugin: str) -> Distribution | None:
+        """The installed distribution that registered ``plugin``; None for one added by hand."""
+        self.load()
+        source = self._origin.get(plugin)
+        return None if source is None else self._distributions.get(source)
 
     def unavailable(self) -> dict[str, str]:
         """Plugins that could not be loaded, with the reason."""

@@ -11,4 +11,7 @@ from voicegw_itniotech.emulator import ItnioEmulator
 from voicegw_itniotech.provider import ItniotechProvider
 from voicegw_itniotech.settings import ItniotechSettings
 
+#: The distribution's version; ``pyproject.toml`` reads it from here (the single source).
+__version__ = "0.1.0"
+
 __all__ = ["ItnioEmulator", "ItniotechProvider", "ItniotechSettings"]

@@ -59,3 +59,10 @@ def test_an_sdist_without_its_licence_fails(check: ModuleType, tmp_path: Path) -
         info = tarfile.TarInfo("voicegw_acme-1.0/pyproject.toml")
         sdist.addfile(info, io.BytesIO(b""))
     assert check.sdist_problems(path) == ["no LICENSE at the top of the sdist"]
+
+
+def test_every_distribution_carries_the_same_licence_text() -> None:
+    root = SCRIPT.parents[1]
+    licence = (root / "LICENSE").read_text()
+    folders = [root / "core", *sorted((root / "plugins").iterdir())]
+    assert [f.name for f in folders if (f / "LICENSE").read_text() != licence] == []
